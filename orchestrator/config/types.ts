@@ -1,0 +1,113 @@
+// The resolved configuration: what models.yaml means once it is parsed, validated, defaulted and
+// expanded into one DeploymentSpec per replica. Everything downstream (runtimes, reconcile, gateway)
+// works from these types only, never from raw YAML.
+
+export type RuntimeKind = 'docker' | 'process' | 'simulator';
+export type Accelerator = 'nvidia' | 'amd' | 'intel';
+export type PullPolicy = 'missing' | 'always' | 'never';
+
+/** Per-deployment request limits enforced by the gateway. */
+export interface Limits {
+  /** Token bucket refill rate, per client (token + address) per deployment. */
+  requestsPerSecond: number;
+  /** Token bucket size. */
+  burst: number;
+  /** In-flight requests per deployment; beyond it the gateway answers 429. */
+  maxConcurrentRequests: number;
+  /** Non-streaming request timeout; for streams, the longest silence between two events. */
+  requestTimeoutMs: number;
+}
+
+export interface GatewaySettings {
+  port: number;
+  /** Address the gateway listens on (default 0.0.0.0). */
+  host: string;
+  limits: Limits;
+  /** Whether GET /metrics needs the bearer token (default true). */
+  metricsAuth: boolean;
+  /** Largest request body accepted, in bytes (default 8 MiB: room for a 1024x1024 image in base64). */
+  maxBodyBytes: number;
+  /** How long removal/replacement/shutdown waits for in-flight requests (default 30 s). */
+  drainTimeoutMs: number;
+  /** How long a rotated-out token keeps working (default 1 h). */
+  tokenGraceMs: number;
+  /** Wrong tokens from one address within windowMs before that address is locked out for lockoutMs. */
+  authLockout: { failures: number; windowMs: number; lockoutMs: number };
+}
+
+export interface SimulatorSettings {
+  /** Seconds during which nothing listens, like TGI loading weights (0 = none). */
+  loadSeconds: number;
+  /** Streaming rate (0 = no delay). */
+  tokensPerSecond: number;
+  /** Failure knobs, for tests: crash after N requests, crash while loading, hang on requests. */
+  crashAfterRequests?: number;
+  crashOnLoad?: boolean;
+  hang?: boolean;
+}
+
+/** One replica: one TGI server (one container or process), reachable at /<model>/<gpuLabel>. */
+export interface DeploymentSpec {
+  /** Route key and identity: "<model>/<gpuLabel>", e.g. "hermes-2-pro-tgi/gpu0" or "big/gpu0-1". */
+  key: string;
+  /** The models.yaml `name`. */
+  model: string;
+  /** "gpu0", or "gpu0-1" for a replica sharded over GPUs 0 and 1. */
+  gpuLabel: string;
+  /** Host GPU indices this replica is pinned to (NUM_SHARD = gpus.length). */
+  gpus: number[];
+  /** Hugging Face model id (--model-id). */
+  modelId: string;
+  runtime: RuntimeKind;
+  accelerator: Accelerator;
+  /** Accepts images (the gateway translates <image>…</image> for it). */
+  vision: boolean;
+  image: string;
+  pull: PullPolicy;
+  shmSizeBytes: number;
+  /** Environment for the server, ${VAR} already expanded. May hold secrets: never log or label it. */
+  env: Record<string, string>;
+  /**
+   * TGI launcher settings in snake case (max_input_tokens, quantize, dtype, revision,
+   * trust_remote_code, cuda_memory_fraction, max_batch_prefill_tokens, …). Turned into
+   * `--kebab-case value` flags; `true` becomes a bare flag, `false` is omitted.
+   */
+  launcher: Record<string, string | number | boolean>;
+  /** `process` runtime: the command to spawn (argv); launcher flags are appended. */
+  command?: string[];
+  /** `simulator` runtime (and the tgi-sim image): its knobs. */
+  simulator: SimulatorSettings;
+  /** Gateway limits in force for this deployment (model overrides over gateway defaults). */
+  limits: Limits;
+  /** Host folder mounted at /data (Hugging Face cache), shared by all containers. */
+  hfCache: string;
+  /** sha256 over everything that shapes the running server (not the gateway limits). */
+  configHash: string;
+}
+
+export interface FleetConfig {
+  /** Absolute path of the file it came from. */
+  file: string;
+  gateway: GatewaySettings;
+  deployments: DeploymentSpec[];
+}
+
+/** One problem in models.yaml, located precisely enough for an operator to fix it. */
+export interface ConfigIssue {
+  file: string;
+  line?: number;
+  column?: number;
+  /** Dotted path of the key, e.g. "models[1].gpus". */
+  path: string;
+  message: string;
+  hint?: string;
+}
+
+export interface GpuInfo {
+  index: number;
+  uuid: string;
+  name: string;
+  memoryTotalMiB: number;
+  memoryUsedMiB: number;
+  utilizationPercent: number;
+}
