@@ -1,0 +1,41 @@
+import { request } from 'node:http';
+import type { Upstream } from '../deployment/deployment.ts';
+
+/**
+ * GET /health once. True on 200. Connection refused, reset or an empty reply (what docker-proxy
+ * gives while nothing listens inside the container) count as "not yet", not as errors.
+ */
+export function probeHealth(upstream: Upstream, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host: upstream.host, port: upstream.port, path: '/health', method: 'GET', timeout: timeoutMs, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+      res.on('error', () => resolve(false));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+/** Polls /health until it answers 200. Rejects with the signal's reason if aborted first. */
+export async function waitUntilHealthy(upstream: Upstream, signal: AbortSignal, intervalMs = 250): Promise<void> {
+  while (!signal.aborted) {
+    if (await probeHealth(upstream)) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, intervalMs);
+      signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    });
+  }
+  throw signal.reason ?? new Error('aborted');
+}
+
+/** The server's GET /info, or undefined when it cannot be read. */
+export async function fetchInfo(upstream: Upstream): Promise<Record<string, unknown> | undefined> {
+  try {
+    const res = await fetch(`${upstream.url}/info`, { signal: AbortSignal.timeout(3000) });
+    return res.ok ? ((await res.json()) as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
