@@ -1,0 +1,16 @@
+/** Counts unexpected exits; too many within a window is a crash loop (default: 3 exits in 5 minutes). */
+export class CrashLoopDetector {
+  private exits: number[] = [];
+
+  constructor(private readonly maxExits = 3, private readonly windowMs = 5 * 60_000) {}
+
+  /** Records an exit; true when this exit makes it a crash loop. */
+  recordExit(at = Date.now()): boolean {
+    this.exits = [...this.exits.filter((t) => at - t < this.windowMs), at];
+    return this.exits.length >= this.maxExits;
+  }
+
+  reset(): void {
+    this.exits = [];
+  }
+}
