@@ -28,11 +28,13 @@ export interface UpOptions {
   stateDir?: string;
   token?: string;
   extraArgs?: string[];
+  /** Gateway port (default: a free one). */
+  port?: number;
 }
 
 /** Runs `up` (orchestrator/cli/main.ts) as a child process on a free port, like an operator would. */
 export async function runUp(options: UpOptions): Promise<RunningUp> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'fleet-state-')));
   const token = options.token ?? `test-token-${Math.random().toString(36).slice(2)}-${Date.now()}`;
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'orchestrator/cli/main.ts'), 'up', '--config', options.config, '--port', String(port), '--state-dir', stateDir, ...(options.extraArgs ?? [])], {

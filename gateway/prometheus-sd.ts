@@ -1,0 +1,40 @@
+import type { RequestHandler } from 'express';
+import type { GatewayOptions } from './types.ts';
+
+/** One Prometheus HTTP service-discovery target group. */
+export interface TargetGroup {
+  targets: string[];
+  labels: Record<string, string>;
+}
+
+// States in which a deployment is on its way out: no point in scraping it.
+const LEAVING = new Set(['draining', 'stopped']);
+
+/**
+ * GET /prometheus/targets (behind the bearer token): Prometheus HTTP service discovery. TGI listens on
+ * 127.0.0.1 only, so every target is the gateway itself (as the scraper addressed it) with the metrics
+ * path of one deployment, `/<model>/<gpuLabel>/metrics`, which the gateway relays to that TGI's /metrics.
+ */
+export function prometheusTargets(options: GatewayOptions): RequestHandler {
+  return (req, res) => {
+    const host = req.headers.host;
+    if (!host) {
+      res.status(400).json({ error: { message: 'the request has no Host header; Prometheus sends one, so send it like Prometheus does', type: 'invalid_request_error', code: 'missing_host' } });
+      return;
+    }
+    const groups: TargetGroup[] = options.table
+      .all()
+      .filter((d) => !LEAVING.has(d.state))
+      .map((d) => ({
+        targets: [host],
+        labels: {
+          __scheme__: req.protocol,
+          __metrics_path__: `/${d.spec.model}/${d.spec.gpuLabel}/metrics`,
+          model: d.spec.model,
+          gpu: d.spec.gpuLabel,
+          model_id: d.spec.modelId,
+        },
+      }));
+    res.set('cache-control', 'no-store').json(groups);
+  };
+}

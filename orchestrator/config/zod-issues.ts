@@ -1,0 +1,107 @@
+import type { z } from 'zod';
+import { closestMatch } from './did-you-mean.ts';
+import type { Path, Problem } from './problem.ts';
+
+// Turns zod's issues into operator-facing problems: one per unknown key with a "did you mean" hint,
+// "`x` is required" for missing keys, and for a union the explanation of the branch the value came
+// closest to (e.g. the bad element of `gpus: [0, -1]`) rather than a bare "Invalid input".
+
+type Issue = z.core.$ZodIssue;
+
+/** Keys that are easy to get wrong in a way edit distance cannot guess. */
+const KNOWN_CONFUSIONS: Record<string, string> = {
+  max_input_length: 'TGI renamed it: write `max_input_tokens`',
+  num_shard: 'the shard count comes from gpus: write gpus: [[0, 1]] for one replica sharded over GPUs 0 and 1',
+  max_concurrent_requests: 'the gateway cap per deployment goes under `limits: { max_concurrent_requests }`; TGI\'s own flag under `launcher_args`',
+  model: 'the Hugging Face model is `model_id`',
+};
+
+export function problemsFromZod(issues: readonly Issue[], schema: z.ZodType, prefix: Path): Problem[] {
+  return issues.flatMap((issue) => describe(issue, schema, prefix, []));
+}
+
+function describe(issue: Issue, schema: z.ZodType, prefix: Path, base: Path): Problem[] {
+  const relative = [...base, ...(issue.path as (string | number)[])];
+  const path = [...prefix, ...relative];
+  const last = relative.at(-1);
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const known = keysAt(schema, relative) ?? [];
+      return issue.keys.map((key) => ({ path: [...path, key], at: 'key' as const, message: `unknown key \`${key}\``, hint: unknownKeyHint(key, known) }));
+    }
+    case 'invalid_union': {
+      const branch = closestBranch(issue.errors);
+      return branch ? branch.flatMap((inner) => describe(inner, schema, prefix, relative)) : [{ path, message: issue.message }];
+    }
+    case 'invalid_type':
+      if (issue.input === undefined && typeof last === 'string') return [{ path, message: `\`${last}\` is required` }];
+      if (issue.input === null && typeof last === 'string') return [{ path, message: `\`${last}\` has no value: ${issue.message}` }];
+      return [{ path, message: issue.message }];
+    case 'invalid_value': {
+      const guess = typeof issue.input === 'string' ? closestMatch(issue.input, issue.values.map(String)) : undefined;
+      const choices = issue.values.map((v) => `\`${String(v)}\``).join(', ');
+      return [{ path, message: `${JSON.stringify(issue.input)} is not one of ${choices}`, hint: guess ? `did you mean \`${guess}\`?` : undefined }];
+    }
+    default:
+      return [{ path, message: issue.message }];
+  }
+}
+
+function unknownKeyHint(key: string, known: readonly string[]): string {
+  const guess = closestMatch(key, known);
+  if (guess) return `did you mean \`${guess}\`?`;
+  if (KNOWN_CONFUSIONS[key]) return KNOWN_CONFUSIONS[key];
+  const valid = `valid keys here: ${known.join(', ')}`;
+  return known.includes('launcher_args') ? `${valid}; any other TGI launcher flag goes under launcher_args` : valid;
+}
+
+/**
+ * The union branch the value came closest to: the one whose problems lie deepest in the value, or that
+ * matched the type and failed a check. None when every branch rejected the value's type outright.
+ */
+function closestBranch(branches: readonly (readonly Issue[])[]): readonly Issue[] | undefined {
+  let best: { issues: readonly Issue[]; score: number } | undefined;
+  for (const issues of branches) {
+    const score = Math.max(...issues.map(closeness));
+    if (score > 0 && (!best || score > best.score)) best = { issues, score };
+  }
+  return best?.issues;
+}
+
+function closeness(issue: Issue): number {
+  const rejectedType = issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'invalid_union';
+  const nested = issue.code === 'invalid_union' ? Math.max(0, ...issue.errors.flat().map(closeness)) : 0;
+  return Math.max(issue.path.length * 2 + (rejectedType ? 0 : 1), nested && nested + issue.path.length * 2);
+}
+
+interface SchemaDef {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  element?: z.ZodType;
+  valueType?: z.ZodType;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  options?: z.ZodType[];
+}
+const defOf = (schema: z.ZodType) => (schema as unknown as { _zod: { def: SchemaDef } })._zod.def;
+
+/** The keys an object schema allows at `path` (through optional, default, pipe, array, record, union). */
+function keysAt(schema: z.ZodType | undefined, path: Path): string[] | undefined {
+  if (!schema) return undefined;
+  const def = defOf(schema);
+  const inner = def.innerType ?? (def.type === 'pipe' ? def.in : undefined);
+  if (inner) return keysAt(inner, path);
+  if (def.type === 'union') {
+    for (const option of def.options ?? []) {
+      const keys = keysAt(option, path);
+      if (keys) return keys;
+    }
+    return undefined;
+  }
+  if (path.length === 0) return def.type === 'object' ? Object.keys(def.shape ?? {}) : undefined;
+  const [segment, ...rest] = path;
+  if (def.type === 'object') return keysAt(def.shape?.[String(segment)], rest);
+  if (def.type === 'array') return keysAt(def.element, rest);
+  if (def.type === 'record') return keysAt(def.valueType, rest);
+  return undefined;
+}

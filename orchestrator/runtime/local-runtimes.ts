@@ -1,0 +1,40 @@
+import { fileURLToPath } from 'node:url';
+import type { DeploymentSpec } from '../config/types.ts';
+import { ProcessRuntime } from './process-runtime.ts';
+
+const SIMULATOR_ENTRY = fileURLToPath(new URL('../../docker/tgi-sim/main.ts', import.meta.url));
+
+/** The simulator's knobs from models.yaml `simulator:` as the env it reads. */
+export function simulatorEnv(spec: DeploymentSpec): Record<string, string> {
+  const sim = spec.simulator;
+  const env: Record<string, string> = {
+    SIM_LOAD_SECONDS: String(sim.loadSeconds),
+    SIM_TOKENS_PER_SECOND: String(sim.tokensPerSecond),
+    SIM_VISION: spec.vision ? '1' : '0',
+  };
+  if (sim.crashAfterRequests !== undefined) env.SIM_CRASH_AFTER_REQUESTS = String(sim.crashAfterRequests);
+  if (sim.crashOnLoad) env.SIM_CRASH_ON_LOAD = '1';
+  if (sim.hang) env.SIM_HANG = '1';
+  return env;
+}
+
+/** The built-in TGI simulator as local child processes: the demo engine, no GPU and no Docker. */
+export function simulatorRuntime(logDir: string): ProcessRuntime {
+  return new ProcessRuntime({
+    kind: 'simulator',
+    logDir,
+    command: () => [process.execPath, '--import', import.meta.resolve('tsx'), SIMULATOR_ENTRY],
+    env: simulatorEnv,
+    stopTimeoutMs: 5000,
+  });
+}
+
+/** Operator-supplied servers (e.g. a native text-generation-launcher) as child processes. */
+export function commandRuntime(logDir: string): ProcessRuntime {
+  return new ProcessRuntime({
+    kind: 'process',
+    logDir,
+    command: (spec) => spec.command ?? [],
+    stopTimeoutMs: 90_000,
+  });
+}
