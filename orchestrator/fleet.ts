@@ -106,7 +106,8 @@ export class Fleet {
   /** Re-reads models.yaml: an invalid file changes nothing; a valid one is reconciled. */
   async reload(reason: string): Promise<{ applied: boolean; settled: Promise<void> }> {
     const unchanged = { applied: false, settled: Promise.resolve() };
-    const loaded = await loadFleetConfig(this.options.configFile);
+    const running = this.table.all().map((d) => ({ model: d.spec.model, gpus: d.spec.gpus }));
+    const loaded = await loadFleetConfig(this.options.configFile, running);
     if (!loaded.ok) {
       const report = formatIssues(loaded.issues);
       log.error(`reload (${reason}): models.yaml is invalid; the running configuration keeps serving:\n${report}`);

@@ -1,30 +1,28 @@
 import { formatIssues, loadConfig } from './config/load.ts';
 import type { ConfigIssue, FleetConfig, GpuInfo } from './config/types.ts';
+import type { RunningPlacement } from './config/placement.ts';
 import { readGpus } from './gpus.ts';
 import { log } from './log.ts';
 
 export type FleetConfigResult = { ok: true; config: FleetConfig; gpus: GpuInfo[] } | { ok: false; issues: ConfigIssue[] };
 
 /**
- * Loads models.yaml and, when some deployment needs real GPUs (docker or process runtime), checks it
- * against this host's GPU inventory from nvidia-smi. A simulator-only file needs no GPU at all.
+ * Loads models.yaml against this host's GPU inventory (nvidia-smi). Deployments that need real GPUs
+ * (docker or process runtime) make a missing inventory an error; a simulator-only file needs none.
+ * `running` keeps `gpus: auto` replicas on the GPUs they already use.
  */
-export async function loadFleetConfig(file: string): Promise<FleetConfigResult> {
-  const first = await loadConfig(file, { env: process.env });
-  if (!first.ok) return first;
-  if (first.config.deployments.every((d) => d.runtime === 'simulator')) {
-    if (first.warnings.length) log.warn(formatIssues(first.warnings));
-    return { ok: true, config: first.config, gpus: [] };
-  }
+export async function loadFleetConfig(file: string, running?: RunningPlacement[]): Promise<FleetConfigResult> {
   const inventory = await readGpus();
-  if ('error' in inventory) {
+  const gpus = 'gpus' in inventory ? inventory.gpus : undefined;
+  const loaded = await loadConfig(file, { env: process.env, gpus, running });
+  if (!loaded.ok) return loaded;
+  if (!gpus && loaded.config.deployments.some((d) => d.runtime !== 'simulator')) {
+    const reason = 'error' in inventory ? inventory.error : 'no GPUs';
     return {
       ok: false,
-      issues: [{ file, path: 'models', message: `cannot read this host's GPUs: ${inventory.error}`, hint: 'install the NVIDIA driver (nvidia-smi must work), or use `runtime: simulator` for a demo without GPUs' }],
+      issues: [{ file, path: 'models', message: `cannot read this host's GPUs: ${reason}`, hint: 'install the NVIDIA driver (nvidia-smi must work), or use `runtime: simulator` for a demo without GPUs' }],
     };
   }
-  const second = await loadConfig(file, { env: process.env, gpus: inventory.gpus });
-  if (!second.ok) return second;
-  if (second.warnings.length) log.warn(formatIssues(second.warnings));
-  return { ok: true, config: second.config, gpus: inventory.gpus };
+  if (loaded.warnings.length) log.warn(formatIssues(loaded.warnings));
+  return { ok: true, config: loaded.config, gpus: gpus ?? [] };
 }

@@ -3,7 +3,7 @@ import { splitCommand } from './argv.ts';
 import { parseDuration, parseSize } from './units.ts';
 
 // The shape of models.yaml as written (after ${VAR} expansion). Every object is strict: an unknown key
-// is an error (load.ts adds a "did you mean" hint). Durations and sizes come out as milliseconds and
+// is an error (zod-issues.ts adds a "did you mean" hint). Durations and sizes come out as milliseconds and
 // bytes. Cross-field rules (names, GPUs, token limits) live in validate.ts and placement.ts.
 
 const wholeNumber = (min: number) =>
@@ -32,13 +32,14 @@ const size = z.union([z.number(), z.string()], { error: 'expected a size like 1g
   return bytes;
 });
 
+const text = z.string({ error: 'expected text' }).min(1, { error: 'must not be empty' });
 const scalar = z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' });
 
-export const QUANTIZE_METHODS = ['awq', 'gptq', 'marlin', 'bitsandbytes', 'bitsandbytes-nf4', 'bitsandbytes-fp4', 'eetq', 'exl2', 'fp8', 'compressed-tensors'] as const;
+const QUANTIZE_METHODS = ['awq', 'gptq', 'marlin', 'bitsandbytes', 'bitsandbytes-nf4', 'bitsandbytes-fp4', 'eetq', 'exl2', 'fp8', 'compressed-tensors'] as const;
 
 /** TGI launcher settings written as first-class keys (snake case of the launcher's flags). */
 export const launcherShape = {
-  revision: z.string().min(1),
+  revision: text,
   quantize: z.enum(QUANTIZE_METHODS),
   dtype: z.enum(['float16', 'bfloat16']),
   trust_remote_code: z.boolean(),
@@ -62,7 +63,7 @@ export const launcherShape = {
   rope_scaling: z.enum(['linear', 'dynamic']),
   rope_factor: positiveNumber,
   kv_cache_dtype: z.enum(['fp8', 'fp8_e4m3fn', 'fp8_e5m2']),
-  lora_adapters: z.string().min(1),
+  lora_adapters: text,
   disable_custom_kernels: z.boolean(),
 };
 export const LAUNCHER_KEYS = Object.keys(launcherShape) as (keyof typeof launcherShape)[];
@@ -81,7 +82,7 @@ const simulatorSchema = z.strictObject({
 
 /** Settings a model may take from `defaults`. */
 const deploymentSettings = {
-  image: z.string().min(1).optional(),
+  image: text.optional(),
   pull: z.enum(['missing', 'always', 'never']).optional(),
   accelerator: z.enum(['nvidia', 'amd', 'intel']).optional(),
   runtime: z.enum(['docker', 'process', 'simulator']).optional(),
@@ -100,7 +101,7 @@ const rateLimitFields = {
 
 export const gatewaySchema = z.strictObject({
   port: z.int({ error: 'expected a port number' }).min(1, { error: 'a port is 1–65535' }).max(65535, { error: 'a port is 1–65535' }).optional(),
-  host: z.string().min(1).optional(),
+  host: text.optional(),
   rate_limit: z.strictObject(rateLimitFields).optional(),
   max_concurrent_requests: wholeNumber(1).optional(),
   request_timeout: duration({ allowZero: false }).optional(),
@@ -116,12 +117,12 @@ export const gatewaySchema = z.strictObject({
 export const defaultsSchema = z.strictObject({
   ...deploymentSettings,
   /** Host folder with the Hugging Face cache, mounted at /data in every container. */
-  hf_cache: z.string().min(1).optional(),
+  hf_cache: text.optional(),
 });
 
 const gpuIndex = z.int({ error: 'a GPU index is a whole number like 0 or 3' }).min(0, { error: 'a GPU index is 0 or more' });
 
-export const gpusSchema = z.union(
+const gpusSchema = z.union(
   [
     z.literal('auto'),
     z
@@ -131,7 +132,7 @@ export const gpusSchema = z.union(
   { error: 'gpus is `auto` (with replicas: N) or a list: [0, 1] is one replica per GPU, [[0, 1]] one replica sharded over GPUs 0 and 1' },
 );
 
-const commandSchema = z.union([z.string().min(1), z.array(z.string()).min(1)], { error: 'expected a command line or a list of arguments' }).transform((value, ctx) => {
+const commandSchema = z.union([text, z.array(z.string()).min(1)], { error: 'expected a command line or a list of arguments' }).transform((value, ctx) => {
   const argv = Array.isArray(value) ? value : splitCommand(value);
   if (!argv?.length) {
     ctx.issues.push({ code: 'custom', message: 'the command has an unclosed quote', input: value });
@@ -142,7 +143,7 @@ const commandSchema = z.union([z.string().min(1), z.array(z.string()).min(1)], {
 
 export const modelSchema = z.strictObject({
   name: z.string({ error: 'expected a name like hermes-2-pro' }),
-  model_id: z.string({ error: 'expected a Hugging Face model id like NousResearch/Hermes-2-Pro-Llama-3-8B' }).min(1),
+  model_id: z.string({ error: 'expected a Hugging Face model id like NousResearch/Hermes-2-Pro-Llama-3-8B' }).min(1, { error: 'must not be empty' }),
   gpus: gpusSchema,
   replicas: wholeNumber(1).optional(),
   vision: z.boolean().optional(),

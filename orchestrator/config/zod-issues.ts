@@ -37,6 +37,8 @@ function describe(issue: Issue, schema: z.ZodType, prefix: Path, base: Path): Pr
       if (issue.input === undefined && typeof last === 'string') return [{ path, message: `\`${last}\` is required` }];
       if (issue.input === null && typeof last === 'string') return [{ path, message: `\`${last}\` has no value: ${issue.message}` }];
       return [{ path, message: issue.message }];
+    case 'invalid_key':
+      return [{ path, at: 'key', message: `\`${String(last)}\` is not a valid key here: ${issue.issues.map((inner) => inner.message).join('; ')}` }];
     case 'invalid_value': {
       const guess = typeof issue.input === 'string' ? closestMatch(issue.input, issue.values.map(String)) : undefined;
       const choices = issue.values.map((v) => `\`${String(v)}\``).join(', ');
@@ -48,9 +50,9 @@ function describe(issue: Issue, schema: z.ZodType, prefix: Path, base: Path): Pr
 }
 
 function unknownKeyHint(key: string, known: readonly string[]): string {
+  if (KNOWN_CONFUSIONS[key]) return KNOWN_CONFUSIONS[key];
   const guess = closestMatch(key, known);
   if (guess) return `did you mean \`${guess}\`?`;
-  if (KNOWN_CONFUSIONS[key]) return KNOWN_CONFUSIONS[key];
   const valid = `valid keys here: ${known.join(', ')}`;
   return known.includes('launcher_args') ? `${valid}; any other TGI launcher flag goes under launcher_args` : valid;
 }
@@ -69,9 +71,9 @@ function closestBranch(branches: readonly (readonly Issue[])[]): readonly Issue[
 }
 
 function closeness(issue: Issue): number {
-  const rejectedType = issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'invalid_union';
-  const nested = issue.code === 'invalid_union' ? Math.max(0, ...issue.errors.flat().map(closeness)) : 0;
-  return Math.max(issue.path.length * 2 + (rejectedType ? 0 : 1), nested && nested + issue.path.length * 2);
+  const depth = issue.path.length * 2;
+  if (issue.code === 'invalid_union') return depth + Math.max(0, ...issue.errors.flat().map(closeness));
+  return depth + (issue.code === 'invalid_type' || issue.code === 'invalid_value' ? 0 : 1);
 }
 
 interface SchemaDef {

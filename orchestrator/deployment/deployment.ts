@@ -89,6 +89,7 @@ export class Deployment extends EventEmitter {
 
   fail(failure: DeploymentFailure): void {
     this.lastFailure = failure;
-    this.tryTransition('failed', failure.diagnosis ?? failure.message);
+    if (!this.tryTransition('failed', failure.diagnosis ? `${failure.message}: ${failure.diagnosis}` : failure.message)) return;
+    if (failure.logTail.length) log.error({ deployment: this.key }, `${this.key}: last log lines:\n  ${failure.logTail.join('\n  ')}`);
   }
 }

@@ -1,0 +1,13 @@
+import { chromium } from 'playwright-core';
+const url = process.argv[2] ?? 'http://127.0.0.1:18555';
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+page.on('pageerror', (e) => console.log('pageerror', e.message));
+await page.goto(url);
+await page.screenshot({ path: '/tmp/dash-work/signin.png' });
+await page.fill('#token-input', 'dev-token');
+await page.press('#token-input', 'Enter');
+await page.waitForSelector('#deployments-body tr');
+await page.waitForTimeout(1500);
+await page.screenshot({ path: '/tmp/dash-work/app.png', fullPage: true });
+await browser.close();

@@ -1,0 +1,37 @@
+// Turning `inputs` into the prompt tokens the simulated model sees: BOS, the text's tokens, and for
+// a vision model a fixed block of image tokens per Markdown image (SIM_IMAGE_TOKENS, default 64).
+import { splitImages, type DecodedImage } from './images.ts';
+import { bosToken, IMAGE_TOKEN, tokenizeText, type TokenPiece } from './tokenizer.ts';
+
+export interface EncodedPrompt {
+  tokens: TokenPiece[];
+  images: DecodedImage[];
+}
+
+export interface PromptOptions {
+  vision: boolean;
+  imageTokens: number;
+}
+
+/** Length in code points, the unit of TGI's /tokenize offsets (base64 images are long: skip the slow path). */
+function charLength(text: string): number {
+  return /[\uD800-\uDFFF]/.test(text) ? Array.from(text).length : text.length;
+}
+
+/** Throws ImageError when an image cannot be decoded (vision only). */
+export function encodePrompt(inputs: string, options: PromptOptions): EncodedPrompt {
+  const tokens = [bosToken()];
+  if (!options.vision) return { tokens: tokens.concat(tokenizeText(inputs)), images: [] };
+  const images: DecodedImage[] = [];
+  for (const chunk of splitImages(inputs)) {
+    const start = charLength(inputs.slice(0, chunk.start));
+    if (!chunk.image) {
+      tokens.push(...tokenizeText(chunk.text, start));
+      continue;
+    }
+    images.push(chunk.image);
+    const stop = start + charLength(chunk.text);
+    for (let i = 0; i < options.imageTokens; i++) tokens.push({ id: IMAGE_TOKEN.id, text: IMAGE_TOKEN.text, start, stop, special: true });
+  }
+  return { tokens, images };
+}

@@ -1,0 +1,111 @@
+import type { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { Deployment } from '../orchestrator/deployment/deployment.ts';
+import type { GatewayMetrics, LabelSet } from './metrics.ts';
+import type { RequestRecord } from './types.ts';
+
+/** One request relayed to a deployment, from admission to the end of its response. */
+export interface Exchange {
+  readonly deployment: Deployment;
+  readonly labels: LabelSet;
+  readonly startedAt: number;
+  stream: boolean;
+  /** Streams: ms from arrival to the first token event. */
+  ttftMs?: number;
+  generatedTokens: number;
+  /** Set when the gateway answered it itself after admission (bad body): 'bad_request'. */
+  refusedBy?: string;
+}
+
+export interface Refusal {
+  model: string;
+  /** The replica it was meant for, when one was chosen. */
+  deployment?: Deployment;
+  labels?: LabelSet;
+  status: number;
+  refusedBy: string;
+}
+
+/**
+ * Bookkeeping of every request: the deployment's in-flight count, the per-request metrics, the
+ * 'request' event (RequestRecord), and the number of open exchanges that close() waits for.
+ */
+export class Accounting {
+  private open = 0;
+  private onIdle: (() => void)[] = [];
+
+  constructor(
+    private readonly metrics: GatewayMetrics,
+    private readonly events: EventEmitter,
+  ) {}
+
+  /** The request has been admitted to `d`: it counts as in flight until end(). */
+  begin(d: Deployment, startedAt: number): Exchange {
+    d.inFlight += 1;
+    this.open += 1;
+    return { deployment: d, labels: this.metrics.labelsFor(d), startedAt, stream: false, generatedTokens: 0 };
+  }
+
+  end(exchange: Exchange, status: number): void {
+    const d = exchange.deployment;
+    d.inFlight -= 1;
+    const durationMs = performance.now() - exchange.startedAt;
+    const route = exchange.labels.route;
+    this.metrics.requests.inc(exchange.labels.withStatus(status));
+    if (!exchange.refusedBy) this.metrics.duration.observe(route, durationMs / 1000);
+    if (exchange.ttftMs !== undefined) this.metrics.timeToFirstToken.observe(route, exchange.ttftMs / 1000);
+    if (exchange.generatedTokens > 0) this.metrics.generatedTokens.inc(route, exchange.generatedTokens);
+    if (this.events.listenerCount('request') > 0) {
+      const record: RequestRecord = {
+        key: d.key,
+        model: d.spec.model,
+        gpuLabel: d.spec.gpuLabel,
+        status,
+        durationMs,
+        ttftMs: exchange.ttftMs,
+        generatedTokens: exchange.generatedTokens,
+        stream: exchange.stream,
+        refusedBy: exchange.refusedBy,
+        at: Date.now(),
+      };
+      this.events.emit('request', record);
+    }
+    this.open -= 1;
+    if (this.open === 0 && this.onIdle.length) for (const resolve of this.onIdle.splice(0)) resolve();
+  }
+
+  /** A request the gateway answered itself before admitting it (auth, not ready, limits, bad request). */
+  refuse(refusal: Refusal): void {
+    const { deployment: d, status } = refusal;
+    if (refusal.labels) this.metrics.requests.inc(refusal.labels.withStatus(status));
+    if (this.events.listenerCount('request') === 0) return;
+    const record: RequestRecord = {
+      key: d?.key,
+      model: refusal.model,
+      gpuLabel: d?.spec.gpuLabel ?? '',
+      status,
+      durationMs: 0,
+      generatedTokens: 0,
+      stream: false,
+      refusedBy: refusal.refusedBy,
+      at: Date.now(),
+    };
+    this.events.emit('request', record);
+  }
+
+  /** Resolves once no exchange is open, or after timeoutMs. */
+  drained(timeoutMs: number): Promise<void> {
+    if (this.open === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.onIdle.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  get openExchanges(): number {
+    return this.open;
+  }
+}

@@ -1,0 +1,65 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Accounting } from './accounting.ts';
+import { AuthLockout } from './auth-lockout.ts';
+import { GatewayError, sendError } from './errors.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import type { GatewayNotice, GatewayOptions } from './types.ts';
+
+// Bearer-token auth. The token is checked by TokenStore.verify (constant time) and never logged or
+// forwarded. Wrong tokens are counted per client address; an address over the limit gets 403 for a
+// while, every other address carries on.
+
+const BEARER = /^bearer /i;
+
+/** The presented bearer token, or undefined. */
+export function bearerToken(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  return header && BEARER.test(header) ? header.slice(7).trim() : undefined;
+}
+
+/** Rate limiting identifies a client by its token and its address. */
+export function clientKey(req: IncomingMessage): string {
+  return `${bearerToken(req)}\u0000${req.socket.remoteAddress}`;
+}
+
+export class Authenticator {
+  readonly lockout: AuthLockout;
+
+  constructor(
+    private readonly options: Pick<GatewayOptions, 'tokens' | 'settings' | 'events'>,
+    private readonly metrics: GatewayMetrics,
+    private readonly accounting: Accounting,
+  ) {
+    this.lockout = new AuthLockout(() => options.settings().authLockout);
+  }
+
+  /** True when the request may go on; otherwise the 401/403 has been sent. */
+  authenticate(req: IncomingMessage, res: ServerResponse): boolean {
+    const refusal = this.check(req);
+    if (!refusal) return true;
+    this.metrics.authFailures.inc();
+    this.accounting.refuse({ model: '', status: refusal.status, refusedBy: 'auth' });
+    sendError(res, refusal);
+    return false;
+  }
+
+  private check(req: IncomingMessage): GatewayError | undefined {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const now = Date.now();
+    const lockedMs = this.lockout.size > 0 ? this.lockout.lockedFor(address, now) : 0;
+    if (lockedMs > 0) {
+      return new GatewayError(403, `too many wrong tokens from ${address}: this address is locked out for ${Math.ceil(lockedMs / 1000)} more seconds`, { 'retry-after': String(Math.ceil(lockedMs / 1000)) });
+    }
+    const token = bearerToken(req);
+    if (token === undefined) {
+      return new GatewayError(401, 'missing bearer token: send the header "Authorization: Bearer <token>" (`npm run token` prints the token)', { 'www-authenticate': 'Bearer' });
+    }
+    if (this.options.tokens.verify(token)) return undefined;
+    if (this.lockout.recordFailure(address, now)) {
+      const { failures, windowMs, lockoutMs } = this.options.settings().authLockout;
+      const notice: GatewayNotice = { kind: 'auth_lockout', message: `${address} locked out for ${Math.round(lockoutMs / 1000)} s after ${failures} wrong tokens within ${Math.round(windowMs / 1000)} s`, at: now };
+      this.options.events.emit('notice', notice);
+    }
+    return new GatewayError(401, 'wrong bearer token: `npm run token` prints the valid one', { 'www-authenticate': 'Bearer error="invalid_token"' });
+  }
+}

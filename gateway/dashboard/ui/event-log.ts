@@ -1,0 +1,20 @@
+import type { LogEntry } from '../event-log.ts';
+import { h } from './dom.ts';
+import { clock } from './format.ts';
+
+// The event log, newest first, capped at what the page keeps.
+
+const KEEP = 300;
+
+export function prependEvents(list: HTMLOListElement, entries: LogEntry[]): void {
+  for (const e of entries) {
+    list.prepend(
+      h('li', { class: `log-${e.level}`, data: { kind: e.kind } },
+        h('time', {}, clock(e.at)),
+        e.key ? h('code', {}, `/${e.key}`) : h('span', { class: 'muted' }, e.kind.replace('_', ' ')),
+        h('span', { class: 'log-message' }, e.message)),
+    );
+  }
+  while (list.children.length > KEEP) list.lastElementChild!.remove();
+  list.classList.toggle('is-empty', list.children.length === 0);
+}

@@ -1,0 +1,59 @@
+import type { ServerResponse } from 'node:http';
+import type { ErrorRequestHandler } from 'express';
+import { log } from '../orchestrator/log.ts';
+
+// The gateway's own errors: one class, one body shape ({"error":{"message","type","code"}}, code = the
+// HTTP status), one writer. Errors that come from TGI are relayed unchanged and never pass through here.
+
+/** The `type` of each status the gateway answers with itself (documented in the README). */
+const TYPES: Readonly<Record<number, string>> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  500: 'internal_error',
+  502: 'upstream_error',
+  503: 'service_unavailable',
+  504: 'timeout_error',
+};
+
+export class GatewayError extends Error {
+  readonly type: string;
+
+  constructor(
+    readonly status: number,
+    message: string,
+    /** Extra response headers, e.g. Retry-After. */
+    readonly headers?: Readonly<Record<string, string>>,
+  ) {
+    super(message);
+    this.type = TYPES[status] ?? 'internal_error';
+  }
+
+  get body(): string {
+    return JSON.stringify({ error: { message: this.message, type: this.type, code: this.status } });
+  }
+}
+
+/** Writes the error as the response; a no-op when the response has already started (the caller ends it). */
+export function sendError(res: ServerResponse, error: GatewayError): void {
+  if (res.headersSent) return;
+  const body = error.body;
+  res.statusCode = error.status;
+  if (error.headers) for (const name in error.headers) res.setHeader(name, error.headers[name]);
+  res.setHeader('content-type', 'application/json');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+/** Express's last handler: GatewayErrors as they are, Express's own (bad JSON, too large) mapped, the rest a 500. */
+export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+  if (error instanceof GatewayError) return sendError(res, error);
+  const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
+  if (status === 500) log.error({ err: error, method: req.method, path: req.path }, `gateway: unexpected error on ${req.method} ${req.path}`);
+  const message = status === 500 ? 'the gateway failed on this request; the details are in its log' : String(error?.message ?? 'bad request');
+  if (res.headersSent) res.destroy();
+  else sendError(res, new GatewayError(status, message));
+};

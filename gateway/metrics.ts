@@ -1,0 +1,124 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Deployment } from '../orchestrator/deployment/deployment.ts';
+import type { GatewayOptions } from './types.ts';
+
+// The gateway's Prometheus series. Per-request series are updated on the hot path through label
+// objects made once per deployment (LabelSet); everything that is a property of the fleet
+// (readiness, restarts, in-flight, GPUs) is read from its source at scrape time instead.
+
+const MIB = 1024 * 1024;
+
+export type StatusLabels = { model: string; gpu: string; status: string };
+export type RouteLabels = { model: string; gpu: string };
+
+/** The label objects of one (model, gpu) pair, made once and reused by every request. */
+export class LabelSet {
+  readonly route: RouteLabels;
+  private readonly byStatus = new Map<number, StatusLabels>();
+
+  constructor(model: string, gpu: string) {
+    this.route = { model, gpu };
+  }
+
+  withStatus(status: number): StatusLabels {
+    let labels = this.byStatus.get(status);
+    if (!labels) this.byStatus.set(status, (labels = { ...this.route, status: String(status) }));
+    return labels;
+  }
+}
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'model' | 'gpu' | 'status'>;
+  readonly duration: Histogram<'model' | 'gpu'>;
+  readonly timeToFirstToken: Histogram<'model' | 'gpu'>;
+  readonly generatedTokens: Counter<'model' | 'gpu'>;
+  readonly rateLimited: Counter<'model' | 'gpu' | 'reason'>;
+  readonly authFailures: Counter;
+  private readonly deploymentLabels = new WeakMap<Deployment, LabelSet>();
+  private readonly otherLabels = new Map<string, LabelSet>();
+
+  constructor(options: Pick<GatewayOptions, 'table' | 'gpus'>) {
+    const registers = [this.registry];
+    const { table, gpus } = options;
+    const labelsOf = (d: Deployment) => this.labelsFor(d).route;
+    collectDefaultMetrics({ register: this.registry });
+
+    this.requests = new Counter({ name: 'gateway_requests_total', help: 'Requests answered, by deployment and HTTP status (refusals included).', labelNames: ['model', 'gpu', 'status'], registers });
+    this.duration = new Histogram({
+      name: 'gateway_request_duration_seconds',
+      help: 'Time from request arrival to the end of the response (streams: to the last event).',
+      labelNames: ['model', 'gpu'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+      registers,
+    });
+    this.timeToFirstToken = new Histogram({
+      name: 'gateway_time_to_first_token_seconds',
+      help: 'Streams: time from request arrival to the first data event.',
+      labelNames: ['model', 'gpu'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.generatedTokens = new Counter({ name: 'gateway_generated_tokens_total', help: 'Tokens generated: x-generated-tokens of plain answers, token events of streams.', labelNames: ['model', 'gpu'], registers });
+    this.rateLimited = new Counter({ name: 'gateway_rate_limited_total', help: 'Requests refused with 429, by reason (rate = per-client token bucket, concurrency = per-deployment cap).', labelNames: ['model', 'gpu', 'reason'], registers });
+    this.authFailures = new Counter({ name: 'gateway_auth_failures_total', help: 'Requests refused for a missing or wrong bearer token, or from a locked-out address.', registers });
+
+    new Gauge({
+      name: 'gateway_requests_in_flight',
+      help: 'Requests the gateway is relaying to each deployment right now.',
+      labelNames: ['model', 'gpu'],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of table.all()) this.set(labelsOf(d), d.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'deployment_ready',
+      help: '1 when the deployment is ready to serve, else 0.',
+      labelNames: ['model', 'gpu'],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of table.all()) this.set(labelsOf(d), d.isReady ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'deployment_restarts_total',
+      help: 'Times the deployment’s server exited unexpectedly.',
+      labelNames: ['model', 'gpu'],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of table.all()) this.inc(labelsOf(d), d.restarts);
+      },
+    });
+    const gpuGauge = (name: string, help: string, value: (gpu: ReturnType<typeof gpus>[number]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['gpu'],
+        registers,
+        collect() {
+          this.reset();
+          for (const gpu of gpus()) this.set({ gpu: `gpu${gpu.index}` }, value(gpu));
+        },
+      });
+    gpuGauge('gpu_memory_used_bytes', 'GPU memory in use (nvidia-smi).', (gpu) => gpu.memoryUsedMiB * MIB);
+    gpuGauge('gpu_memory_total_bytes', 'GPU memory in total (nvidia-smi).', (gpu) => gpu.memoryTotalMiB * MIB);
+    gpuGauge('gpu_utilization_ratio', 'GPU utilisation, 0 to 1 (nvidia-smi).', (gpu) => gpu.utilizationPercent / 100);
+  }
+
+  labelsFor(d: Deployment): LabelSet {
+    let labels = this.deploymentLabels.get(d);
+    if (!labels) this.deploymentLabels.set(d, (labels = new LabelSet(d.spec.model, d.spec.gpuLabel)));
+    return labels;
+  }
+
+  /** Labels for requests that reached no deployment: a model with no ready replica, or no model at all. */
+  labelsForModel(model: string): LabelSet {
+    let labels = this.otherLabels.get(model);
+    if (!labels) this.otherLabels.set(model, (labels = new LabelSet(model, '')));
+    return labels;
+  }
+}

@@ -1,0 +1,170 @@
+import { homedir } from 'node:os';
+import path from 'node:path';
+import { configHash } from './hash.ts';
+import { LAUNCHER_KEYS, type RawDefaults, type RawGateway, type RawModel } from './schema.ts';
+import type { Accelerator, DeploymentSpec, GatewaySettings, Limits, PullPolicy, RuntimeKind, SimulatorSettings } from './types.ts';
+
+// Raw (validated) models.yaml → resolved settings: built-in defaults, then `defaults:`, then the model's
+// own keys; env maps are merged key by key; per-model limits override the gateway's.
+
+const DEFAULT_IMAGE = 'ghcr.io/huggingface/text-generation-inference:3.3.6';
+const IMAGE_FOR_ACCELERATOR: Record<Accelerator, string> = {
+  nvidia: DEFAULT_IMAGE,
+  amd: `${DEFAULT_IMAGE}-rocm`,
+  intel: `${DEFAULT_IMAGE}-intel-xpu`,
+};
+/** TGI's own --max-concurrent-requests when not given. */
+const TGI_DEFAULT_MAX_CONCURRENT_REQUESTS = 128;
+
+const GATEWAY_DEFAULTS: GatewaySettings = {
+  port: 8000,
+  host: '0.0.0.0',
+  limits: { requestsPerSecond: 10, burst: 25, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 },
+  metricsAuth: true,
+  maxBodyBytes: 8 * 1024 ** 2,
+  drainTimeoutMs: 30_000,
+  tokenGraceMs: 3_600_000,
+  authLockout: { failures: 10, windowMs: 60_000, lockoutMs: 300_000 },
+};
+
+export function resolveGateway(raw: RawGateway | null | undefined): GatewaySettings {
+  const d = GATEWAY_DEFAULTS;
+  return {
+    port: raw?.port ?? d.port,
+    host: raw?.host ?? d.host,
+    limits: {
+      requestsPerSecond: raw?.rate_limit?.requests_per_second ?? d.limits.requestsPerSecond,
+      burst: raw?.rate_limit?.burst ?? d.limits.burst,
+      maxConcurrentRequests: raw?.max_concurrent_requests ?? d.limits.maxConcurrentRequests,
+      requestTimeoutMs: raw?.request_timeout ?? d.limits.requestTimeoutMs,
+    },
+    metricsAuth: raw?.metrics_auth ?? d.metricsAuth,
+    maxBodyBytes: raw?.max_body_size ?? d.maxBodyBytes,
+    drainTimeoutMs: raw?.drain_timeout ?? d.drainTimeoutMs,
+    tokenGraceMs: raw?.token_grace_period ?? d.tokenGraceMs,
+    authLockout: {
+      failures: raw?.auth_lockout?.failures ?? d.authLockout.failures,
+      windowMs: raw?.auth_lockout?.window ?? d.authLockout.windowMs,
+      lockoutMs: raw?.auth_lockout?.duration ?? d.authLockout.lockoutMs,
+    },
+  };
+}
+
+/**
+ * The host folder mounted at /data: `defaults.hf_cache`, else $HF_HOME, else ~/.cache/huggingface
+ * (the layout TGI's HF_HOME=/data expects, so weights downloaded on the host are reused).
+ * `~` is the home folder; a relative path is relative to the folder of models.yaml.
+ */
+export function resolveHfCache(defaults: RawDefaults | null | undefined, env: NodeJS.ProcessEnv, configDir: string): string {
+  const written = defaults?.hf_cache ?? env.HF_HOME ?? '~/.cache/huggingface';
+  const home = env.HOME || homedir();
+  const expanded = written === '~' ? home : written.startsWith('~/') ? path.join(home, written.slice(2)) : written;
+  return path.resolve(configDir, expanded);
+}
+
+/** One models.yaml entry with every setting resolved; its GPUs are placed separately (placement.ts). */
+export interface ResolvedModel {
+  /** Position in `models:`. */
+  index: number;
+  raw: RawModel;
+  name: string;
+  modelId: string;
+  runtime: RuntimeKind;
+  accelerator: Accelerator;
+  vision: boolean;
+  image: string;
+  pull: PullPolicy;
+  shmSizeBytes: number;
+  env: Record<string, string>;
+  launcher: Record<string, string | number | boolean>;
+  command?: string[];
+  simulator: SimulatorSettings;
+  limits: Limits;
+}
+
+export function resolveModel(raw: RawModel, index: number, defaults: RawDefaults | null | undefined, gateway: GatewaySettings): ResolvedModel {
+  const accelerator = raw.accelerator ?? defaults?.accelerator ?? 'nvidia';
+  const limits: Limits = {
+    requestsPerSecond: raw.limits?.requests_per_second ?? gateway.limits.requestsPerSecond,
+    burst: raw.limits?.burst ?? gateway.limits.burst,
+    maxConcurrentRequests: raw.limits?.max_concurrent_requests ?? gateway.limits.maxConcurrentRequests,
+    requestTimeoutMs: raw.limits?.request_timeout ?? gateway.limits.requestTimeoutMs,
+  };
+  const simulator = { ...defaults?.simulator, ...raw.simulator };
+  return {
+    index,
+    raw,
+    name: raw.name,
+    modelId: raw.model_id,
+    runtime: raw.runtime ?? defaults?.runtime ?? 'docker',
+    accelerator,
+    vision: raw.vision ?? false,
+    image: raw.image ?? defaults?.image ?? IMAGE_FOR_ACCELERATOR[accelerator],
+    pull: raw.pull ?? defaults?.pull ?? 'missing',
+    shmSizeBytes: raw.shm_size ?? defaults?.shm_size ?? 1024 ** 3,
+    env: { ...defaults?.env, ...raw.env },
+    launcher: launcherSettings(raw, defaults, limits),
+    command: raw.command,
+    simulator: {
+      loadSeconds: simulator.load_seconds ?? 3,
+      tokensPerSecond: simulator.tokens_per_second ?? 30,
+      ...(simulator.crash_after_requests !== undefined && { crashAfterRequests: simulator.crash_after_requests }),
+      ...(simulator.crash_on_load !== undefined && { crashOnLoad: simulator.crash_on_load }),
+      ...(simulator.hang !== undefined && { hang: simulator.hang }),
+    },
+    limits,
+  };
+}
+
+/**
+ * launcher_args (kebab case turned to snake), then the first-class launcher keys, defaults first.
+ * TGI rejects requests beyond its own --max-concurrent-requests (default 128) with 429: when the
+ * operator did not set it and the gateway admits more, it is raised to the gateway's cap. It is not
+ * set below 128, so lowering the gateway cap never changes the server (nor its config hash).
+ */
+function launcherSettings(raw: RawModel, defaults: RawDefaults | null | undefined, limits: Limits): Record<string, string | number | boolean> {
+  const launcher: Record<string, string | number | boolean> = {};
+  for (const args of [defaults?.launcher_args, raw.launcher_args]) {
+    for (const [flag, value] of Object.entries(args ?? {})) launcher[flag.replaceAll('-', '_')] = value;
+  }
+  for (const key of LAUNCHER_KEYS) {
+    const value = raw[key] ?? defaults?.[key];
+    if (value !== undefined) launcher[key] = value;
+  }
+  if (launcher.max_concurrent_requests === undefined && limits.maxConcurrentRequests > TGI_DEFAULT_MAX_CONCURRENT_REQUESTS) {
+    launcher.max_concurrent_requests = limits.maxConcurrentRequests;
+  }
+  return launcher;
+}
+
+/** "gpu0" for one GPU, "gpu0-1" for a replica sharded over GPUs 0 and 1. */
+export function gpuLabel(gpus: readonly number[]): string {
+  return `gpu${gpus.join('-')}`;
+}
+
+/** One DeploymentSpec per replica; `replicaGpus` holds each replica's GPUs (sorted). */
+export function toDeployments(model: ResolvedModel, replicaGpus: readonly number[][], hfCache: string): DeploymentSpec[] {
+  return replicaGpus.map((gpus) => {
+    const label = gpuLabel(gpus);
+    const spec: Omit<DeploymentSpec, 'configHash'> = {
+      key: `${model.name}/${label}`,
+      model: model.name,
+      gpuLabel: label,
+      gpus: [...gpus],
+      modelId: model.modelId,
+      runtime: model.runtime,
+      accelerator: model.accelerator,
+      vision: model.vision,
+      image: model.image,
+      pull: model.pull,
+      shmSizeBytes: model.shmSizeBytes,
+      env: { ...model.env },
+      launcher: { ...model.launcher },
+      ...(model.command && { command: [...model.command] }),
+      simulator: { ...model.simulator },
+      limits: { ...model.limits },
+      hfCache,
+    };
+    return { ...spec, configHash: configHash(spec) };
+  });
+}

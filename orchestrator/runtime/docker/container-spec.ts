@@ -1,0 +1,60 @@
+import type Dockerode from 'dockerode';
+import type { DeploymentSpec } from '../../config/types.ts';
+import { launcherArgs } from '../launcher-args.ts';
+import { DEFAULT_FLEET, deploymentLabels } from './labels.ts';
+
+/** TGI's port inside the container (the official image sets PORT=80). */
+export const CONTAINER_PORT = '80/tcp';
+/** TGI drains in-flight requests for up to 90 s on SIGTERM; Docker's default of 10 s would cut it short. */
+export const TGI_STOP_TIMEOUT_SECONDS = 90;
+
+/** A readable, unique name: "tgi-hermes-2-pro-tgi-gpu0" (fleets other than the default add their name). */
+export function containerName(spec: DeploymentSpec, fleet = DEFAULT_FLEET): string {
+  const parts = fleet === DEFAULT_FLEET ? ['tgi', spec.model, spec.gpuLabel] : ['tgi', fleet, spec.model, spec.gpuLabel];
+  return parts.join('-').replace(/[^a-zA-Z0-9_.-]/g, '-');
+}
+
+/** A GPU's DRM render node; the kernel numbers them from 128 in device order. */
+function renderNode(gpu: number): Dockerode.DeviceMapping {
+  const path = `/dev/dri/renderD${128 + gpu}`;
+  return { PathOnHost: path, PathInContainer: path, CgroupPermissions: 'rwm' };
+}
+
+/** How the deployment's GPUs are handed to the container, per accelerator. */
+function acceleratorSettings(spec: DeploymentSpec): { hostConfig: Dockerode.HostConfig; env: Record<string, string> } {
+  switch (spec.accelerator) {
+    case 'nvidia':
+      // The daemon sets NVIDIA_VISIBLE_DEVICES to these ids; inside, the GPUs are renumbered from 0.
+      return { hostConfig: { DeviceRequests: [{ Driver: 'nvidia', DeviceIDs: spec.gpus.map(String), Capabilities: [['gpu']] }] }, env: {} };
+    case 'amd':
+      return {
+        hostConfig: { Devices: [{ PathOnHost: '/dev/kfd', PathInContainer: '/dev/kfd', CgroupPermissions: 'rwm' }, ...spec.gpus.map(renderNode)], GroupAdd: ['video'] },
+        env: {},
+      };
+    case 'intel':
+      // Only these render nodes exist inside, so Level Zero numbers them 0..n-1: the mask uses those numbers.
+      return { hostConfig: { Devices: spec.gpus.map(renderNode) }, env: { ZE_AFFINITY_MASK: spec.gpus.map((_, i) => i).join(',') } };
+  }
+}
+
+/** The Engine API create options for one deployment, its port published on 127.0.0.1:hostPort only. */
+export function containerOptions(spec: DeploymentSpec, hostPort: number, fleet = DEFAULT_FLEET): Dockerode.ContainerCreateOptions {
+  const accelerator = acceleratorSettings(spec);
+  const env = { ...spec.env, PORT: '80', ...accelerator.env };
+  return {
+    name: containerName(spec, fleet),
+    Image: spec.image,
+    Cmd: launcherArgs(spec),
+    Env: Object.entries(env).map(([name, value]) => `${name}=${value}`),
+    Labels: deploymentLabels(spec, fleet),
+    ExposedPorts: { [CONTAINER_PORT]: {} },
+    StopTimeout: TGI_STOP_TIMEOUT_SECONDS,
+    HostConfig: {
+      ...accelerator.hostConfig,
+      ShmSize: spec.shmSizeBytes,
+      PortBindings: { [CONTAINER_PORT]: [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }] },
+      Binds: [`${spec.hfCache}:/data`],
+      RestartPolicy: { Name: 'unless-stopped' },
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { fork } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Upstream } from '../../orchestrator/deployment/deployment.ts';
+import { stopChild, type CleanupScope } from './cleanup.ts';
+
+// The gateway under test runs in its own process (gateway-process.ts), so its CPU and RSS are its own
+// and the bench's clients do not share its event loop. This is the parent's side of that process.
+
+export interface BenchDeployment {
+  /** Model name; the route is /<model>/gpu0. */
+  model: string;
+  upstream: Upstream;
+}
+
+export interface GatewayProcessConfig {
+  stateDir: string;
+  token: string;
+  deployments: BenchDeployment[];
+}
+
+export type ToGateway = { type: 'memory' } | { type: 'exit' };
+export type FromGateway = { type: 'listening'; port: number } | { type: 'memory'; usage: NodeJS.MemoryUsage };
+
+export interface BenchGateway extends Upstream {
+  token: string;
+  pid: number;
+  /** The process's memory after a full GC (the process runs with --expose-gc). */
+  memory(): Promise<NodeJS.MemoryUsage>;
+}
+
+const ENTRY = fileURLToPath(new URL('./gateway-process.ts', import.meta.url));
+/** Set to a folder to get a V8 CPU profile of every gateway process the bench starts. */
+const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
+
+export async function startGateway(deployments: BenchDeployment[], workDir: string, scope: CleanupScope): Promise<BenchGateway> {
+  const config: GatewayProcessConfig = {
+    stateDir: await mkdtemp(join(workDir, 'gateway-state-')),
+    token: `bench-token-${Math.random().toString(36).slice(2)}-${Date.now()}`,
+    deployments,
+  };
+  const execArgv = ['--import', 'tsx', '--expose-gc', ...(CPU_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROFILE_DIR] : [])];
+  const child = fork(ENTRY, [], {
+    execArgv,
+    env: { ...process.env, BENCH_GATEWAY_CONFIG: JSON.stringify(config), LOG_FORMAT: 'json' },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  let output = '';
+  const keep = (d: Buffer) => (output = (output + d).slice(-20_000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  // A graceful exit first: V8 writes the CPU profile only then.
+  scope.add('gateway process', async () => {
+    if (child.connected) child.send({ type: 'exit' } satisfies ToGateway);
+    await stopChild(child, 5000);
+  });
+
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the gateway process did not start listening within 30 s:\n${output}`)), 30_000);
+    child.on('message', (message: FromGateway) => {
+      if (message.type === 'listening') {
+        clearTimeout(timer);
+        resolve(message.port);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the gateway process exited with ${code} before listening:\n${output}`));
+    });
+  });
+
+  const memory = () =>
+    new Promise<NodeJS.MemoryUsage>((resolve, reject) => {
+      const onMessage = (message: FromGateway) => {
+        if (message.type !== 'memory') return;
+        child.off('message', onMessage);
+        resolve(message.usage);
+      };
+      if (!child.connected) return reject(new Error(`the gateway process is gone:\n${output}`));
+      child.on('message', onMessage);
+      child.send({ type: 'memory' } satisfies ToGateway);
+    });
+
+  return { host: '127.0.0.1', port, url: `http://127.0.0.1:${port}`, token: config.token, pid: child.pid!, memory };
+}

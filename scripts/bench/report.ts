@@ -1,0 +1,145 @@
+import type { MemoryResult } from './scenario-memory.ts';
+import { OPEN_STREAMS } from './scenario-memory.ts';
+import type { StartupResult } from './scenario-startup.ts';
+import { CONTAINERS } from './scenario-startup.ts';
+import type { StreamsResult } from './scenario-streams.ts';
+import { TOKENS_PER_SECOND } from './scenario-streams.ts';
+import type { ThroughputResult } from './scenario-throughput.ts';
+import { CONCURRENCY, TARGETS } from './scenario-throughput.ts';
+
+// The bench's Markdown: first the targets (measured, goal, met), then the numbers behind them.
+
+/** A scenario's outcome: its result, why it failed, or undefined when it was not run (--only). */
+export type Outcome<T> = { value: T } | { error: string } | undefined;
+
+export interface BenchResults {
+  throughput: Outcome<ThroughputResult>;
+  streams: Outcome<StreamsResult>;
+  memory: Outcome<MemoryResult>;
+  startup: Outcome<StartupResult>;
+}
+
+export interface RunInfo {
+  startedAt: Date;
+  cpu: string;
+  cores: number;
+  node: string;
+  loadAverageAtStart: number;
+  loadAverageAtEnd: number;
+  loadSeconds: number;
+  rounds: number;
+}
+
+const MET = (ok: boolean) => (ok ? 'yes' : '**no**');
+const ms = (v: number) => `${v.toFixed(2)} ms`;
+const signedMs = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(2)} ms`;
+const rps = (v: number) => Math.round(v).toLocaleString('en-US');
+const mb = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(0)} MB`;
+
+type Row = [target: string, measured: string, goal: string, met: string];
+
+export function renderReport(results: BenchResults, run: RunInfo): string {
+  const out: string[] = [];
+  out.push('## Benchmark (`npm run bench`)', '');
+  out.push(
+    `One run on ${run.cpu} (${run.cores} cores), Node ${run.node}, ${run.startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC; ` +
+      `load average ${run.loadAverageAtStart.toFixed(2)} at the start, ${run.loadAverageAtEnd.toFixed(2)} at the end. ` +
+      'Every comparison is against a baseline measured in the same run.',
+    '',
+  );
+  out.push('| Target | Measured | Goal | Met |', '|---|---|---|---|');
+  for (const row of targetRows(results)) out.push(`| ${row.join(' | ')} |`);
+  out.push('');
+
+  if (results.throughput && 'value' in results.throughput) out.push(...throughputSection(results.throughput.value, run));
+  if (results.streams && 'value' in results.streams) out.push(...streamsSection(results.streams.value));
+  if (results.memory && 'value' in results.memory) out.push(...memorySection(results.memory.value));
+  return out.join('\n');
+}
+
+function targetRows(results: BenchResults): Row[] {
+  return [
+    ...rowsOf(results.throughput, 'Throughput and latency (non-streaming)', (t) => {
+      const ratio = (level: keyof typeof CONCURRENCY) => t.gateway[level].requestsPerSecond / t.nginx[level].requestsPerSecond;
+      const added = (target: 'gateway' | 'nginx') => t[target].single.p50Ms - t.direct.single.p50Ms;
+      return [
+        [`Gateway throughput ÷ nginx, ${CONCURRENCY.high} connections`, `${ratio('high').toFixed(2)}× (${rps(t.gateway.high.requestsPerSecond)} vs ${rps(t.nginx.high.requestsPerSecond)} req/s)`, '≥ 0.5×', MET(ratio('high') >= 0.5)],
+        [`Gateway throughput ÷ nginx, 1 connection`, `${ratio('single').toFixed(2)}× (${rps(t.gateway.single.requestsPerSecond)} vs ${rps(t.nginx.single.requestsPerSecond)} req/s)`, '(reference)', '–'],
+        ['Added p50 latency, gateway vs direct, 1 connection', `${signedMs(added('gateway'))} (${ms(t.gateway.single.p50Ms)} vs ${ms(t.direct.single.p50Ms)})`, '≤ 0.5 ms', MET(added('gateway') <= 0.5)],
+        ['Added p50 latency, nginx vs direct, 1 connection', `${signedMs(added('nginx'))} (${ms(t.nginx.single.p50Ms)} vs ${ms(t.direct.single.p50Ms)})`, '(reference)', '–'],
+      ];
+    }),
+    ...rowsOf(results.streams, 'Streams', (s) => [
+      ['Added time to first token, gateway vs direct (p50)', `${signedMs(s.addedTtftMs)} (${ms(s.gateway.ttftP50Ms)} vs ${ms(s.direct.ttftP50Ms)})`, '≤ 1 ms', MET(s.addedTtftMs <= 1)],
+      ['Socket reads holding more than one event, through the gateway', `${s.gateway.coalescedReads} (of ${s.gateway.events} events)`, '0', MET(s.gateway.coalescedReads === 0)],
+    ]),
+    ...rowsOf(results.memory, 'Memory', (m) => [
+      [`Gateway RSS growth with ${m.streams.toLocaleString('en-US')} open streams`, `${mb(m.growthBytes)} (${mb(m.idleRssBytes)} → ${mb(m.withStreamsRssBytes)})`, '< 200 MB', MET(m.growthBytes < 200 * 1024 ** 2)],
+    ]),
+    ...rowsOf(results.startup, 'Docker start-up', (s): Row[] => {
+      if ('skipped' in s) return [[`\`up\` with ${CONTAINERS} containers`, `skipped: ${s.skipped}`, '', '–']];
+      const ratio = s.coldStartSeconds / s.loadSeconds;
+      return [
+        [`\`up\` → ${s.containers} simulator containers ready (${s.loadSeconds} s load each)`, `${s.coldStartSeconds.toFixed(1)} s = ${ratio.toFixed(2)}× the load time (gateway answering after ${s.gatewayAnswersSeconds.toFixed(1)} s)`, '≤ 1.5× (parallel; serial would be 8×)', MET(ratio <= 1.5)],
+        [`Second \`up\` adopting ${s.containers} running containers`, `${s.adoptSeconds.toFixed(2)} s${s.sameContainers ? ' (same container IDs)' : ' (**containers were replaced**)'}`, '< 2 s, same containers', MET(s.adoptSeconds < 2 && s.sameContainers)],
+      ];
+    }),
+  ];
+}
+
+function rowsOf<T>(outcome: Outcome<T>, name: string, rows: (value: T) => Row[]): Row[] {
+  if (!outcome) return [];
+  if ('error' in outcome) return [[name, `not measured: ${outcome.error.split('\n')[0]}`, '', '**no**']];
+  return rows(outcome.value);
+}
+
+function throughputSection(t: ThroughputResult, run: RunInfo): string[] {
+  const lines = [
+    `### Non-streaming: POST /generate, max_new_tokens 1–5, simulator without token pacing`,
+    '',
+    `wrk, one thread, ${run.loadSeconds} s per measurement, best of ${run.rounds} interleaved rounds.`,
+    '',
+    '| Path | Connections | Requests/s | p50 | p99 |',
+    '|---|---|---|---|---|',
+  ];
+  for (const level of Object.keys(CONCURRENCY) as (keyof typeof CONCURRENCY)[]) {
+    for (const target of TARGETS) {
+      const r = t[target][level];
+      lines.push(`| ${target} | ${CONCURRENCY[level]} | ${rps(r.requestsPerSecond)} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} |`);
+    }
+  }
+  return [...lines, ''];
+}
+
+function streamsSection(s: StreamsResult): string[] {
+  const row = (name: string, x: StreamsResult['direct']) =>
+    `| ${name} | ${x.streams} | ${ms(x.ttftP50Ms)} | ${ms(x.ttftP99Ms)} | ${ms(x.gapP50Ms)} | ${ms(x.gapP99Ms)} | ${x.coalescedReads} of ${x.events} |`;
+  return [
+    `### Streams: /generate_stream at ${TOKENS_PER_SECOND} tokens/s (an event every ${(1000 / TOKENS_PER_SECOND).toFixed(0)} ms)`,
+    '',
+    'Raw-socket client, one stream at a time, direct and gateway alternating. "Gap" is the time between consecutive events.',
+    '',
+    '| Path | Streams | TTFT p50 | TTFT p99 | Gap p50 | Gap p99 | Reads with > 1 event |',
+    '|---|---|---|---|---|---|---|',
+    row('direct', s.direct),
+    row('gateway', s.gateway),
+    '',
+    `Added delay per event (median over event positions of gateway − direct arrival): ${signedMs(s.addedPerEventMs)}.`,
+    '',
+  ];
+}
+
+function memorySection(m: MemoryResult): string[] {
+  return [
+    `### Memory: gateway process with ${OPEN_STREAMS.toLocaleString('en-US')} concurrent streams (1 token/s each)`,
+    '',
+    'Each reading follows a full GC in the gateway process.',
+    '',
+    '| | RSS | Heap used |',
+    '|---|---|---|',
+    `| idle, warmed up | ${mb(m.idleRssBytes)} | ${mb(m.idleHeapBytes)} |`,
+    `| ${m.streams.toLocaleString('en-US')} streams open | ${mb(m.withStreamsRssBytes)} | ${mb(m.withStreamsHeapBytes)} |`,
+    `| after closing them | ${mb(m.afterCloseRssBytes)} | |`,
+    '',
+  ];
+}

@@ -1,0 +1,98 @@
+import type { Upstream } from '../../orchestrator/deployment/deployment.ts';
+import { withCleanup } from './cleanup.ts';
+import type { BenchContext } from './context.ts';
+import { startGateway } from './gateway.ts';
+import { openStream, type StreamTrace } from './raw-stream.ts';
+import { startBenchSim } from './simulator.ts';
+import { median, percentile } from './stats.ts';
+
+// Scenario 2: streams from a simulator pacing tokens at a known rate, read directly and through the
+// gateway by a raw-socket client that timestamps every read. Direct and gateway streams alternate,
+// one at a time, so both see the same machine.
+
+export const TOKENS_PER_SECOND = 50;
+const TOKENS_PER_STREAM = 20;
+const STREAMS_PER_TARGET = 15;
+const WARM_UP_STREAMS = 3;
+
+export interface StreamStats {
+  streams: number;
+  ttftP50Ms: number;
+  ttftP99Ms: number;
+  /** Gap between consecutive events; the simulator's pace is 1000 / TOKENS_PER_SECOND ms. */
+  gapP50Ms: number;
+  gapP99Ms: number;
+  events: number;
+  /** Socket reads that held more than one event. */
+  coalescedReads: number;
+  /** Median over streams of each event's arrival time, by event index (ms since the request). */
+  arrivalByIndexMs: number[];
+}
+
+export interface StreamsResult {
+  direct: StreamStats;
+  gateway: StreamStats;
+  addedTtftMs: number;
+  /** Median over event indices of (gateway arrival − direct arrival). */
+  addedPerEventMs: number;
+}
+
+export function benchStreams(ctx: BenchContext): Promise<StreamsResult> {
+  return withCleanup(async (scope) => {
+    const sim = await startBenchSim({ env: { SIM_TOKENS_PER_SECOND: String(TOKENS_PER_SECOND) } }, scope);
+    const gateway = await startGateway([{ model: 'bench-stream', upstream: sim.upstream }], ctx.workDir, scope);
+    const body = JSON.stringify({ inputs: 'Tell me a story about a lighthouse.', parameters: { max_new_tokens: TOKENS_PER_STREAM } });
+    const auth = { Authorization: `Bearer ${gateway.token}` };
+    const direct = () => stream(sim.upstream, '/generate_stream', body, auth);
+    const viaGateway = () => stream(gateway, '/bench-stream/gpu0/generate_stream', body, auth);
+
+    for (let i = 0; i < WARM_UP_STREAMS; i++) await Promise.all([direct(), viaGateway()]);
+    const traces: Record<'direct' | 'gateway', StreamTrace[]> = { direct: [], gateway: [] };
+    ctx.progress(`streams: ${STREAMS_PER_TARGET} streams of ${TOKENS_PER_STREAM} tokens at ${TOKENS_PER_SECOND} tokens/s, direct and through the gateway`);
+    for (let i = 0; i < STREAMS_PER_TARGET; i++) {
+      // Alternate which goes first, so neither always follows the other.
+      if (i % 2 === 0) {
+        traces.direct.push(await direct());
+        traces.gateway.push(await viaGateway());
+      } else {
+        traces.gateway.push(await viaGateway());
+        traces.direct.push(await direct());
+      }
+    }
+    const directStats = summarize(traces.direct);
+    const gatewayStats = summarize(traces.gateway);
+    const added = gatewayStats.arrivalByIndexMs.map((t, i) => t - directStats.arrivalByIndexMs[i]);
+    return {
+      direct: directStats,
+      gateway: gatewayStats,
+      addedTtftMs: gatewayStats.ttftP50Ms - directStats.ttftP50Ms,
+      addedPerEventMs: median(added),
+    };
+  });
+}
+
+async function stream(target: Upstream, path: string, body: string, headers: Record<string, string>): Promise<StreamTrace> {
+  const trace = openStream(target, path, body, headers);
+  const timeout = setTimeout(() => trace.close(), 30_000);
+  await trace.ended;
+  clearTimeout(timeout);
+  if (trace.status !== 200 || trace.errorEvents || trace.eventTimes.length !== TOKENS_PER_STREAM) {
+    throw new Error(`stream ${target.url}${path}: HTTP ${trace.status}, ${trace.eventTimes.length} of ${TOKENS_PER_STREAM} events, ${trace.errorEvents} error event(s)`);
+  }
+  return trace;
+}
+
+function summarize(traces: StreamTrace[]): StreamStats {
+  const ttfts = traces.map((t) => t.eventTimes[0]);
+  const gaps = traces.flatMap((t) => t.eventTimes.slice(1).map((at, i) => at - t.eventTimes[i]));
+  return {
+    streams: traces.length,
+    ttftP50Ms: median(ttfts),
+    ttftP99Ms: percentile(ttfts, 99),
+    gapP50Ms: median(gaps),
+    gapP99Ms: percentile(gaps, 99),
+    events: traces.reduce((n, t) => n + t.eventTimes.length, 0),
+    coalescedReads: traces.reduce((n, t) => n + t.reads.filter((r) => r.events > 1).length, 0),
+    arrivalByIndexMs: Array.from({ length: TOKENS_PER_STREAM }, (_, i) => median(traces.map((t) => t.eventTimes[i]))),
+  };
+}

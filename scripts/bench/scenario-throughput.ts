@@ -1,0 +1,62 @@
+import { withCleanup } from './cleanup.ts';
+import type { BenchContext } from './context.ts';
+import { startGateway } from './gateway.ts';
+import { startNginx } from './nginx.ts';
+import { startBenchSim } from './simulator.ts';
+import { runWrk, type LoadResult } from './wrk.ts';
+
+// Scenario 1: small non-streaming POST /generate requests (max_new_tokens 1–5, simulator without token
+// pacing) against the simulator directly, through the gateway and through nginx, at concurrency 1 and
+// at a high concurrency. Measurements of the three targets are interleaved round by round, and each
+// configuration keeps its best round, so a burst of other work on the machine skews no target alone.
+
+export const TARGETS = ['direct', 'gateway', 'nginx'] as const;
+export type Target = (typeof TARGETS)[number];
+export const CONCURRENCY = { single: 1, high: 64 } as const;
+
+export type ThroughputResult = Record<Target, Record<keyof typeof CONCURRENCY, LoadResult>>;
+
+const BODIES = [1, 2, 3, 4, 5].map((n) => JSON.stringify({ inputs: 'What is deep learning?', parameters: { max_new_tokens: n } }));
+const WARM_UP_SECONDS = 1;
+
+export function benchThroughput(ctx: BenchContext): Promise<ThroughputResult> {
+  return withCleanup(async (scope) => {
+    const sim = await startBenchSim({ env: { SIM_TOKENS_PER_SECOND: '0' }, args: ['--max-concurrent-requests', '1024'] }, scope);
+    const gateway = await startGateway([{ model: 'bench-fast', upstream: sim.upstream }], ctx.workDir, scope);
+    const nginx = await startNginx(sim.upstream, ctx.workDir, scope);
+    const urls: Record<Target, string> = {
+      direct: `${sim.url}/generate`,
+      gateway: `${gateway.url}/bench-fast/gpu0/generate`,
+      nginx: `${nginx.url}/generate`,
+    };
+    // The same bytes everywhere: nginx and the simulator ignore the token.
+    const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${gateway.token}` };
+    const load = (target: Target, connections: number, durationSeconds: number) =>
+      runWrk({ url: urls[target], bodies: BODIES, headers, connections, durationSeconds }, ctx.workDir, scope);
+
+    ctx.progress(`throughput: warming up (${WARM_UP_SECONDS} s per target)`);
+    for (const target of TARGETS) await load(target, CONCURRENCY.high, WARM_UP_SECONDS);
+
+    const best: Partial<Record<Target, Partial<Record<keyof typeof CONCURRENCY, LoadResult>>>> = {};
+    for (let round = 0; round < ctx.rounds; round++) {
+      for (const level of Object.keys(CONCURRENCY) as (keyof typeof CONCURRENCY)[]) {
+        const order = rotate(TARGETS, round);
+        for (const target of order) {
+          ctx.progress(`throughput: round ${round + 1}/${ctx.rounds}, ${target}, ${CONCURRENCY[level]} connection(s), ${ctx.loadSeconds} s`);
+          const result = await load(target, CONCURRENCY[level], ctx.loadSeconds);
+          if (result.errorResponses || result.socketErrors) {
+            throw new Error(`${target} at ${CONCURRENCY[level]} connection(s): ${result.errorResponses} error responses and ${result.socketErrors} socket errors in ${result.requests} requests; the measurement is not valid`);
+          }
+          const kept = (best[target] ??= {});
+          if (!kept[level] || result.requestsPerSecond > kept[level].requestsPerSecond) kept[level] = result;
+        }
+      }
+    }
+    return best as ThroughputResult;
+  });
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}

@@ -1,0 +1,41 @@
+import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { DeploymentSpec, GatewaySettings } from '../../orchestrator/config/types.ts';
+import { DeploymentTable } from '../../orchestrator/deployment/table.ts';
+import type { GatewayOptions } from '../../gateway/types.ts';
+import type { GpuInfo } from '../../orchestrator/config/types.ts';
+
+// A small in-process fleet for testing the dashboard's and the service discovery's handlers over real
+// HTTP: a real DeploymentTable and event emitter, with the handlers mounted in a plain Express app.
+
+const limits = { requestsPerSecond: 10, burst: 25, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 };
+
+export function spec(key: string, extra: Partial<DeploymentSpec> = {}): DeploymentSpec {
+  const [model, gpuLabel] = key.split('/');
+  return {
+    key, model, gpuLabel, gpus: gpuLabel.slice(3).split('-').map(Number), modelId: `org/${model}`, runtime: 'simulator', accelerator: 'nvidia', vision: false,
+    image: 'tgi-sim:local', pull: 'never', shmSizeBytes: 1 << 30, env: { HF_TOKEN: 'hf_secret_never_shown' }, launcher: {}, simulator: { loadSeconds: 0, tokensPerSecond: 0 },
+    limits, hfCache: '/tmp/hf', configHash: `hash-${key}`, ...extra,
+  };
+}
+
+export function fleetOptions(gpus: GpuInfo[] = []): GatewayOptions {
+  return {
+    table: new DeploymentTable(),
+    settings: () => ({ port: 0, host: '127.0.0.1', limits, metricsAuth: true, maxBodyBytes: 8 << 20, drainTimeoutMs: 1000, tokenGraceMs: 1000, authLockout: { failures: 10, windowMs: 60_000, lockoutMs: 60_000 } }) satisfies GatewaySettings,
+    tokens: undefined as never, // the handlers under test run behind the gateway's auth and never read it
+    gpus: () => gpus,
+    events: new EventEmitter(),
+  };
+}
+
+export async function serve(app: express.Express): Promise<{ url: string; close(): Promise<void> }> {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}

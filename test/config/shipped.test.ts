@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../orchestrator/config/load.ts';
+import { h100s } from './support.ts';
+
+const file = (name: string) => fileURLToPath(new URL(`../../${name}`, import.meta.url));
+
+test('models.yaml validates against a 4-GPU host and gives the routes of the issue', async () => {
+  const result = await loadConfig(file('models.yaml'), { gpus: h100s(), env: { HF_TOKEN: 'hf_secret' } });
+  assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.issues));
+  assert.deepEqual(result.warnings, []);
+  const { config } = result;
+  assert.equal(config.file, file('models.yaml'));
+  assert.equal(config.gateway.port, 8000);
+  assert.deepEqual(
+    config.deployments.map((d) => [d.key, d.gpus, d.vision, d.runtime]),
+    [
+      ['hermes-2-pro-tgi/gpu0', [0], false, 'docker'],
+      ['hermes-2-pro-tgi/gpu1', [1], false, 'docker'],
+      ['llava-v1.6-mistral-7b-tgi/gpu2', [2], true, 'docker'],
+    ],
+  );
+  const hermes = config.deployments[0];
+  assert.equal(hermes.modelId, 'NousResearch/Hermes-2-Pro-Llama-3-8B');
+  assert.equal(hermes.image, 'ghcr.io/huggingface/text-generation-inference:3.3.6');
+  assert.deepEqual(hermes.launcher, { max_input_tokens: 2048, max_total_tokens: 4096 });
+  assert.deepEqual(hermes.env, { HF_TOKEN: 'hf_secret' });
+  assert.equal(hermes.shmSizeBytes, 1024 ** 3);
+});
+
+test('models.yaml without HF_TOKEN is valid, with a warning naming the key', async () => {
+  const result = await loadConfig(file('models.yaml'), { gpus: h100s(), env: {} });
+  assert.ok(result.ok);
+  assert.equal(result.warnings.length, 1);
+  assert.equal(result.warnings[0].path, 'defaults.env.HF_TOKEN');
+  assert.match(result.warnings[0].message, /\$\{HF_TOKEN\} is not set/);
+  assert.equal(result.config.deployments[0].env.HF_TOKEN, '');
+});
+
+test('models.demo.yaml runs the simulator for every deployment, two of them sharing gpu0', async () => {
+  const result = await loadConfig(file('models.demo.yaml'), { env: {} });
+  assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.issues));
+  const { deployments } = result.config;
+  assert.deepEqual(
+    deployments.map((d) => d.key),
+    ['hermes-2-pro-tgi/gpu0', 'hermes-2-pro-tgi/gpu1', 'llava-v1.6-mistral-7b-tgi/gpu0'],
+  );
+  assert.ok(deployments.every((d) => d.runtime === 'simulator' && d.simulator.tokensPerSecond === 30 && d.simulator.loadSeconds <= 3));
+  assert.equal(deployments[2].vision, true);
+  assert.equal(deployments[2].modelId, 'llava-hf/llava-v1.6-mistral-7b-hf');
+});

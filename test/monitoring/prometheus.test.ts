@@ -1,0 +1,215 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { freePort } from '../../orchestrator/net.ts';
+import { ROOT } from '../helpers/sim.ts';
+import { runUp, type RunningUp } from '../helpers/up.ts';
+import { exposedNames, metricNames } from './promql-names.ts';
+
+// The monitoring bundle (docker/prometheus, docker/grafana): promtool checks, the alert rules' own unit
+// tests, the Grafana dashboard's queries, and a real Prometheus scraping the demo through the bundle.
+
+const BUNDLE = join(ROOT, 'docker/prometheus');
+const GRAFANA = join(ROOT, 'docker/grafana/dashboard.json');
+const DEMO_KEYS = ['hermes-2-pro-tgi/gpu0', 'hermes-2-pro-tgi/gpu1', 'llava-v1.6-mistral-7b-tgi/gpu0'];
+
+/** What the gateway exposes (issue 2 and 4) and what TGI exposes, by base name; histograms marked. */
+const GATEWAY_METRICS: Record<string, 'histogram' | 'plain'> = {
+  gateway_requests_total: 'plain', gateway_request_duration_seconds: 'histogram', gateway_time_to_first_token_seconds: 'histogram',
+  gateway_generated_tokens_total: 'plain', gateway_requests_in_flight: 'plain', gateway_rate_limited_total: 'plain', gateway_auth_failures_total: 'plain',
+  deployment_ready: 'plain', deployment_restarts_total: 'plain', gpu_memory_used_bytes: 'plain', gpu_memory_total_bytes: 'plain', gpu_utilization_ratio: 'plain',
+};
+const TGI_METRICS: Record<string, 'histogram' | 'plain'> = {
+  tgi_request_count: 'plain', tgi_request_success: 'plain', tgi_request_failure: 'plain', tgi_queue_size: 'plain', tgi_batch_current_size: 'plain',
+  tgi_batch_current_max_tokens: 'plain', tgi_batch_max_total_tokens: 'plain', tgi_request_duration: 'histogram', tgi_request_validation_duration: 'histogram',
+  tgi_request_queue_duration: 'histogram', tgi_request_inference_duration: 'histogram', tgi_request_mean_time_per_token_duration: 'histogram',
+  tgi_request_input_length: 'histogram', tgi_request_generated_tokens: 'histogram', tgi_batch_forward_duration: 'histogram',
+};
+const KNOWN = new Set(['up', ...Object.entries({ ...GATEWAY_METRICS, ...TGI_METRICS }).flatMap(([name, kind]) => (kind === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name]))]);
+
+function promtool(...args: string[]): string {
+  const r = spawnSync('promtool', args, { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, `promtool ${args.join(' ')} failed:\n${r.stdout}${r.stderr}`);
+  return r.stdout + r.stderr;
+}
+
+interface GrafanaPanel { title: string; type: string; datasource?: { uid: string }; targets?: { expr: string; datasource?: { uid: string } }[]; panels?: GrafanaPanel[] }
+interface GrafanaDashboard { __inputs: { name: string; type: string; pluginId: string }[]; panels: GrafanaPanel[]; templating: { list: { name: string; query: { query: string } | string; datasource: { uid: string } }[] } }
+
+async function grafanaQueries(): Promise<{ title: string; expr: string }[]> {
+  const dashboard = JSON.parse(await readFile(GRAFANA, 'utf8')) as GrafanaDashboard;
+  const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
+  const queries = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ title: p.title, expr: t.expr })));
+  const variables = dashboard.templating.list.map((v) => ({ title: `variable ${v.name}`, expr: (typeof v.query === 'string' ? v.query : v.query.query).replace(/^label_values\(([^,]*),.*\)$/, '$1') }));
+  return [...queries, ...variables];
+}
+
+describe('monitoring bundle', () => {
+  test('promtool accepts prometheus.yml (syntax; the token file lives on the Prometheus host) and alerts.yml', () => {
+    assert.match(promtool('check', 'config', '--syntax-only', join(BUNDLE, 'prometheus.yml')), /SUCCESS/);
+    assert.match(promtool('check', 'rules', join(BUNDLE, 'alerts.yml')), /SUCCESS: 7 rules found/);
+  });
+
+  test('every alert fires on a deployment in trouble and stays quiet for a healthy one (promtool test rules)', () => {
+    assert.match(promtool('test', 'rules', 'test/monitoring/alerts-rules.yml'), /SUCCESS/);
+  });
+
+  test('prometheus.yml: gateway and tgi jobs with the bearer token from a file; tgi targets from the gateway service discovery', async () => {
+    const config = parse(await readFile(join(BUNDLE, 'prometheus.yml'), 'utf8'));
+    assert.deepEqual(config.rule_files, ['alerts.yml']);
+    const jobs = Object.fromEntries(config.scrape_configs.map((j: { job_name: string }) => [j.job_name, j]));
+    const bearer = { type: 'Bearer', credentials_file: '/etc/prometheus/gateway-token' };
+    assert.deepEqual(jobs.gateway.authorization, bearer);
+    assert.equal(jobs.gateway.metrics_path, '/metrics');
+    assert.deepEqual(jobs.tgi.authorization, bearer, 'the tgi scrapes go through the gateway: same token');
+    assert.equal(jobs.tgi.http_sd_configs.length, 1);
+    assert.match(jobs.tgi.http_sd_configs[0].url, /^http:\/\/[^/]+\/prometheus\/targets$/);
+    assert.deepEqual(jobs.tgi.http_sd_configs[0].authorization, bearer);
+  });
+
+  test('Grafana dashboard: importable with a DS_PROMETHEUS input, every query uses it and reads only metrics the gateway or TGI expose', async () => {
+    const dashboard = JSON.parse(await readFile(GRAFANA, 'utf8')) as GrafanaDashboard;
+    assert.deepEqual(dashboard.__inputs.map((i) => [i.name, i.type, i.pluginId]), [['DS_PROMETHEUS', 'datasource', 'prometheus']]);
+    for (const p of dashboard.panels.filter((p) => p.type !== 'row')) {
+      assert.equal(p.datasource?.uid, '${DS_PROMETHEUS}', `panel "${p.title}"`);
+      for (const t of p.targets ?? []) assert.equal(t.datasource?.uid, '${DS_PROMETHEUS}', `panel "${p.title}"`);
+    }
+    const queries = await grafanaQueries();
+    const used = new Set<string>();
+    for (const { title, expr } of queries) {
+      const names = metricNames(expr);
+      assert.ok(names.length > 0, `"${title}" queries no metric: ${expr}`);
+      for (const n of names) {
+        assert.ok(KNOWN.has(n), `"${title}" queries ${n}, which neither the gateway nor TGI exposes`);
+        used.add(n.replace(/_(bucket|sum|count)$/, ''));
+      }
+    }
+    for (const name of Object.keys(GATEWAY_METRICS)) assert.ok(used.has(name), `the dashboard shows nothing of ${name}`);
+    for (const name of ['tgi_queue_size', 'tgi_batch_current_size']) assert.ok(used.has(name), `the dashboard shows nothing of ${name}`);
+  });
+});
+
+const prometheusMissing = spawnSync('prometheus', ['--version']).error !== undefined;
+const skip = prometheusMissing && process.env.CI !== 'true' ? 'prometheus is not installed (apt-get install prometheus)' : false;
+
+describe('a real Prometheus with the bundle, against the demo', { skip }, () => {
+  let up: RunningUp;
+  let prometheus: ChildProcess | undefined;
+  let prometheusOutput = '';
+  let dir: string;
+  let api: string;
+
+  const query = async (promql: string) => {
+    const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(promql)}`);
+    const body = (await res.json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    assert.equal(body.status, 'success', promql);
+    return body.data.result;
+  };
+
+  /** Retries `check` (which throws while not yet true) until it passes or the time is up. */
+  const eventually = async <T>(what: string, check: () => Promise<T>, timeoutMs = 45_000): Promise<T> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await check();
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}\nprometheus output:\n${prometheusOutput}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  };
+
+  before(async () => {
+    up = await runUp({ config: 'models.demo.yaml' });
+    await up.waitHealthy();
+    dir = await mkdtemp(join(tmpdir(), 'fleet-prometheus-'));
+
+    // The bundle as an operator would install it: the gateway's address in place of localhost:8000,
+    // the token in a file of its own, alerts.yml beside it; scrapes every second so the test is short.
+    const tokenFile = join(dir, 'gateway-token');
+    await writeFile(tokenFile, up.token + '\n', { mode: 0o600 });
+    await chmod(tokenFile, 0o600);
+    await copyFile(join(BUNDLE, 'alerts.yml'), join(dir, 'alerts.yml'));
+    const gateway = `127.0.0.1:${up.port}`;
+    const text = (await readFile(join(BUNDLE, 'prometheus.yml'), 'utf8')).replaceAll('localhost:8000', gateway).replaceAll('/etc/prometheus/gateway-token', tokenFile);
+    const config = parse(text);
+    config.global = { scrape_interval: '1s', evaluation_interval: '1s', scrape_timeout: '1s' };
+    for (const job of config.scrape_configs) for (const sd of job.http_sd_configs ?? []) sd.refresh_interval = '1s';
+    await writeFile(join(dir, 'prometheus.yml'), stringify(config));
+    promtool('check', 'config', join(dir, 'prometheus.yml')); // full check: token file and rules included
+
+    const port = await freePort();
+    api = `http://127.0.0.1:${port}`;
+    prometheus = spawn('prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    prometheus.stdout!.on('data', (d) => (prometheusOutput += d));
+    prometheus.stderr!.on('data', (d) => (prometheusOutput += d));
+
+    // Traffic through the gateway to every demo deployment, streamed and not.
+    for (const key of DEMO_KEYS) {
+      for (const stream of [false, true]) {
+        const res = await up.fetch(`/${key}/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: 'Monitoring check', parameters: { max_new_tokens: 5 }, stream }) });
+        assert.equal(res.status, 200, `${key} stream=${stream}: ${await res.text()}`);
+        await res.text();
+      }
+    }
+  });
+
+  after(async () => {
+    if (prometheus && prometheus.exitCode === null) {
+      const exited = new Promise((r) => prometheus!.once('exit', r));
+      prometheus.kill('SIGTERM');
+      await exited;
+    }
+    await up?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the gateway target is up and gateway_requests_total counts the traffic', async () => {
+    await eventually('gateway target up', async () => {
+      const [target] = await query('up{job="gateway"}');
+      assert.equal(target?.value[1], '1', 'up{job="gateway"} is not 1 yet');
+    });
+    const total = await eventually('gateway_requests_total', async () => {
+      const [sum] = await query('sum(gateway_requests_total)');
+      assert.ok(Number(sum?.value[1]) >= DEMO_KEYS.length * 2, `sum(gateway_requests_total) = ${sum?.value[1]}`);
+      return Number(sum.value[1]);
+    });
+    assert.ok(total > 0);
+    const ready = await query('deployment_ready');
+    assert.deepEqual(ready.map((r) => `${r.metric.model}/${r.metric.gpu}=${r.value[1]}`).sort(), DEMO_KEYS.map((k) => `${k}=1`).sort());
+  });
+
+  test('every simulator is found through the gateway service discovery, scraped through the gateway with model and gpu labels', async () => {
+    const ups = await eventually('tgi targets up', async () => {
+      const result = await query('up{job="tgi"} == 1');
+      assert.equal(result.length, DEMO_KEYS.length, `tgi targets up: ${JSON.stringify(result.map((r) => r.metric))}`);
+      return result;
+    });
+    assert.deepEqual(ups.map((r) => `${r.metric.model}/${r.metric.gpu}`).sort(), [...DEMO_KEYS].sort());
+    assert.ok(ups.every((r) => r.metric.instance === `127.0.0.1:${up.port}` && r.metric.model_id), 'targets are the gateway itself, labelled with the model id');
+
+    const served = await eventually('tgi_request_count scraped', async () => {
+      const result = await query('tgi_request_count{job="tgi"} > 0');
+      assert.equal(result.length, DEMO_KEYS.length, `tgi_request_count: ${JSON.stringify(result)}`);
+      return result;
+    });
+    assert.deepEqual(served.map((r) => `${r.metric.model}/${r.metric.gpu}`).sort(), [...DEMO_KEYS].sort());
+    assert.equal((await query('tgi_queue_size{job="tgi"}')).length, DEMO_KEYS.length);
+  });
+
+  test('every metric the Grafana dashboard queries appears in the live /metrics of the gateway or of a TGI behind it', async () => {
+    const exposed = new Set(['up']);
+    const gateway = await up.fetch('/metrics');
+    assert.equal(gateway.status, 200);
+    for (const n of exposedNames(await gateway.text())) exposed.add(n);
+    const tgi = await up.fetch(`/${DEMO_KEYS[0]}/metrics`);
+    assert.equal(tgi.status, 200);
+    for (const n of exposedNames(await tgi.text())) exposed.add(n);
+    const missing = (await grafanaQueries()).flatMap(({ title, expr }) => metricNames(expr).filter((n) => !exposed.has(n)).map((n) => `${n} (panel "${title}")`));
+    assert.deepEqual([...new Set(missing)], []);
+  });
+});
