@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler } from 'express';
 import { log } from '../orchestrator/log.ts';
 
@@ -48,12 +48,16 @@ export function sendError(res: ServerResponse, error: GatewayError): void {
   res.end(body);
 }
 
-/** Express's last handler: GatewayErrors as they are, Express's own (bad JSON, too large) mapped, the rest a 500. */
-export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => {
+/** Any error as a response: GatewayErrors as they are, Express's own (bad JSON, too large) mapped, the rest a 500. */
+export function sendAnyError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
   if (error instanceof GatewayError) return sendError(res, error);
-  const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
-  if (status === 500) log.error({ err: error, method: req.method, path: req.path }, `gateway: unexpected error on ${req.method} ${req.path}`);
-  const message = status === 500 ? 'the gateway failed on this request; the details are in its log' : String(error?.message ?? 'bad request');
-  if (res.headersSent) res.destroy();
-  else sendError(res, new GatewayError(status, message));
-};
+  const status = (error as { status?: unknown })?.status;
+  const clientError = typeof status === 'number' && status >= 400 && status < 500;
+  if (!clientError) log.error({ err: error, method: req.method, url: req.url }, `gateway: unexpected error on ${req.method} ${req.url}`);
+  if (res.headersSent) return void res.destroy();
+  const message = clientError ? String((error as Error).message) : 'the gateway failed on this request; the details are in its log';
+  sendError(res, new GatewayError(clientError ? status : 500, message));
+}
+
+/** Express's last handler. */
+export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => sendAnyError(req, res, error);

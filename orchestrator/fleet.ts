@@ -133,11 +133,6 @@ export class Fleet {
     await Promise.all([...this.runtimes.values()].map((r) => r.close()));
   }
 
-  /** Drains and removes every deployment, containers included (tests; `down` works without a running `up`). */
-  async removeAll(): Promise<void> {
-    await this.reconciler.removeAll();
-  }
-
   /** True when some deployment runs in Docker (so containers outlive this process). */
   get usesDocker(): boolean {
     return this.runtimes.has('docker');

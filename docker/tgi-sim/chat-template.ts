@@ -3,7 +3,7 @@
 // Markdown images, so a vision model sees `![](data:…)` just as on /generate.
 import type { ChatMessage } from './requests.ts';
 
-export function messageText(message: ChatMessage): string {
+function messageText(message: ChatMessage): string {
   if (typeof message.content === 'string') return message.content;
   return message.content.map((part) => (part.type === 'text' ? part.text : `![](${part.image_url.url})`)).join('');
 }

@@ -47,10 +47,10 @@ export async function readJson(req: IncomingMessage, payloadLimit: number): Prom
  * and dropped (not left unread), so the 413 reaches the client instead of a connection reset.
  */
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const tooLarge = new HttpRejection(413, 'Failed to buffer the request body: length limit exceeded');
+  const tooLarge = () => new HttpRejection(413, 'Failed to buffer the request body: length limit exceeded');
   if (Number(req.headers['content-length'] ?? 0) > limit) {
     req.resume();
-    return Promise.reject(tooLarge);
+    return Promise.reject(tooLarge());
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -60,7 +60,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
       if (size <= limit) return void chunks.push(chunk);
       req.off('data', collect);
       req.resume();
-      reject(tooLarge);
+      reject(tooLarge());
     };
     req.on('data', collect);
     req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));

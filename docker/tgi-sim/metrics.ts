@@ -11,7 +11,9 @@ function labelText(labels: Labels, extra?: [string, string]): string {
 }
 
 function keyOf(labels: Labels): string {
-  return JSON.stringify(labels);
+  let key = '';
+  for (const name in labels) key += `${name}=${labels[name]},`;
+  return key;
 }
 
 abstract class Series<V> {
@@ -39,7 +41,7 @@ abstract class Series<V> {
   abstract render(): string;
 }
 
-export class Counter extends Series<number> {
+class Counter extends Series<number> {
   protected empty(): number {
     return 0;
   }
@@ -54,7 +56,7 @@ export class Counter extends Series<number> {
   }
 }
 
-export class Gauge extends Series<number> {
+class Gauge extends Series<number> {
   protected empty(): number {
     return 0;
   }
@@ -75,7 +77,7 @@ interface HistogramValue {
   count: number;
 }
 
-export class Histogram extends Series<HistogramValue> {
+class Histogram extends Series<HistogramValue> {
   constructor(
     name: string,
     private readonly buckets: number[],

@@ -61,7 +61,7 @@ const parameters = object<GenerateParameters>('GenerateParameters', parametersFi
  * TGI's default_parameters(), used when `parameters` is absent altogether: note do_sample is true
  * there, while a `parameters` object without do_sample means greedy.
  */
-export function defaultParameters(): GenerateParameters {
+function defaultParameters(): GenerateParameters {
   return { do_sample: true, stop: [], watermark: false, details: false, decoder_input_details: false };
 }
 

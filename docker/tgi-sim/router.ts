@@ -35,7 +35,8 @@ export function matchRoute(method: string | undefined, url: string | undefined):
   const path = (url ?? '/').split('?')[0];
   const methods = ROUTES[path];
   if (!methods) return { kind: 'not-found' };
-  const handler = methods[method as keyof Methods];
+  // Like axum, a GET route answers HEAD too (Node leaves the body out).
+  const handler = methods[(method === 'HEAD' ? 'GET' : method) as keyof Methods];
   if (!handler) return { kind: 'method-not-allowed', allow: Object.keys(methods).join(',') };
   return { kind: 'handler', handler, generates: method === 'POST' && GENERATION_ROUTES.has(path) };
 }

@@ -64,7 +64,7 @@ const BOOLEAN_FLAGS = new Set([
 const SHORT_FLAGS: Record<string, string> = { p: 'port', h: 'help', V: 'version' };
 
 /** argv → flag name (kebab, without dashes) → value; a bare flag is `true`. */
-export function parseArgv(argv: string[]): Map<string, string | true> {
+function parseArgv(argv: string[]): Map<string, string | true> {
   const flags = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];

@@ -39,7 +39,7 @@ export interface StreamResponseJson {
   details: { finish_reason: string; generated_tokens: number; seed: number | null; input_length: number } | null;
 }
 
-export function tokenJson(token: GeneratedToken): TokenJson {
+function tokenJson(token: GeneratedToken): TokenJson {
   return { id: token.id, text: token.text, logprob: token.logprob, special: token.special };
 }
 
@@ -54,7 +54,7 @@ function prefillJson(run: Run): PrefillTokenJson[] {
 }
 
 /** generated_text, with the prompt in front when return_full_text is set. */
-export function outputText(run: Run, candidate: Candidate = run.best): string {
+function outputText(run: Run, candidate: Candidate = run.best): string {
   return (run.valid.returnFullText ? run.valid.inputs : '') + candidate.generation.text;
 }
 

@@ -1,7 +1,8 @@
 // Log lines in the format TGI's launcher and router print (Rust tracing-subscriber):
 //   2025-01-01T12:00:00.123456Z  INFO shard-manager: text_generation_launcher: Starting shard rank=0
-// or, with --json-output, one JSON object per line. stdout is synchronous for files, pipes and
-// terminals on Linux, so nothing is lost when the process exits right after a line.
+// or, with --json-output, one JSON object per line. Lines written in the same turn of the event
+// loop go out in one write (the router logs every request); whatever is pending is written when the
+// process exits (stdout is synchronous for files, pipes and terminals on Linux), so nothing is lost.
 
 export type Level = 'INFO' | 'WARN' | 'ERROR';
 
@@ -32,7 +33,7 @@ function timestamp(): string {
   return new Date().toISOString().replace('Z', `${micros}Z`);
 }
 
-export function formatLine(line: LogLine, at = timestamp()): string {
+function formatLine(line: LogLine, at = timestamp()): string {
   const level = line.level ?? 'INFO';
   const fields = Object.entries(line.fields ?? {});
   if (jsonOutput) {
@@ -49,13 +50,20 @@ export function formatLine(line: LogLine, at = timestamp()): string {
   return `${at} ${level.padStart(5)} ${span}${line.target}: ${line.message}${trailer}`;
 }
 
-export function emit(line: LogLine): void {
-  process.stdout.write(formatLine(line) + '\n');
+let pending = '';
+
+/** Writes the pending lines now (before writing to stderr, so the two keep their order). */
+export function flushLog(): void {
+  if (!pending) return;
+  process.stdout.write(pending);
+  pending = '';
 }
 
-/** Raw text (a Python traceback, a final `Error: …`), printed as is. */
-export function emitRaw(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+process.on('exit', flushLog);
+
+export function emit(line: LogLine): void {
+  if (!pending) setImmediate(flushLog);
+  pending += formatLine(line) + '\n';
 }
 
 /** A duration the way Rust's Debug prints one: 45.2µs, 12.345ms, 1.500000s. */

@@ -1,7 +1,7 @@
 // A small deterministic stand-in for a BPE tokenizer. The same function counts tokens for
 // /tokenize, validation, usage and details, so every count the simulator reports agrees.
 // Pieces follow GPT-2's pre-tokenizer (a word keeps its leading space, digits are one token each,
-// punctuation runs stay together); letter runs longer than 6 are cut into chunks of 6, like BPE
+// punctuation runs stay together); letter runs longer than 8 are cut into chunks of 8, like BPE
 // splitting rare words. Ids are a hash of the piece, below the special and image ids.
 
 export interface TokenPiece {
@@ -26,7 +26,7 @@ const SPECIAL_IDS = new Map<string, number>([
 ]);
 
 const PIECES = /<unk>|<\/?s>|<\|im_start\|>|<\|im_end\|>| ?\p{L}+| ?\p{N}| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
-const LONGEST_WORD_PIECE = 6;
+const LONGEST_WORD_PIECE = 8;
 const ORDINARY_IDS = 31997;
 
 /** FNV-1a, 32 bits: a stable hash for ids, seeds and pseudo-logprobs. */
@@ -39,7 +39,7 @@ export function hash32(text: string, seed = 0x811c9dc5): number {
   return h >>> 0;
 }
 
-export function tokenId(piece: string): number {
+function tokenId(piece: string): number {
   return SPECIAL_IDS.get(piece) ?? 3 + (hash32(piece) % ORDINARY_IDS);
 }
 

@@ -33,10 +33,9 @@ export class EventLog {
     if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
   }
 
-  /** Entries with an id above `afterId`, oldest first, at most `limit` of the newest. */
-  after(afterId: number, limit = this.capacity): LogEntry[] {
-    const newer = this.entries.filter((e) => e.id > afterId);
-    return newer.slice(Math.max(0, newer.length - limit));
+  /** Entries with an id above `afterId`, oldest first. */
+  after(afterId: number): LogEntry[] {
+    return this.entries.filter((e) => e.id > afterId);
   }
 }
 

@@ -20,8 +20,6 @@ export interface DeploymentView {
   restarts: number;
   inFlight: number;
   failure?: { message: string; diagnosis?: string };
-  /** Input + output token limit of the server, from its /info, for the playground's hints. */
-  maxTotalTokens?: number;
   /** Rates and latencies over the last minute. */
   lastMinute: StatsSummary;
   /** 5xx responses over the last 15 minutes. */
@@ -50,7 +48,6 @@ const MINUTE = 60_000;
 const QUARTER_HOUR = 15 * MINUTE;
 
 function deploymentView(d: Deployment, stats: RequestStats): DeploymentView {
-  const maxTotal = d.tgiInfo?.max_total_tokens;
   return {
     key: d.key,
     model: d.spec.model,
@@ -65,7 +62,6 @@ function deploymentView(d: Deployment, stats: RequestStats): DeploymentView {
     restarts: d.restarts,
     inFlight: d.inFlight,
     failure: d.lastFailure && { message: d.lastFailure.message, diagnosis: d.lastFailure.diagnosis },
-    maxTotalTokens: typeof maxTotal === 'number' ? maxTotal : undefined,
     lastMinute: stats.summary(d.key, MINUTE),
     errors15m: stats.summary(d.key, QUARTER_HOUR).errors,
   };

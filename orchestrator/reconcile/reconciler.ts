@@ -30,11 +30,6 @@ export class Reconciler {
     return next;
   }
 
-  /** Drains and stops every deployment (used by tests and by `up` for runtimes that cannot outlive it). */
-  async removeAll(): Promise<void> {
-    await this.apply([]);
-  }
-
   private async applyNow(desired: readonly DeploymentSpec[], discovered: readonly Instance[]): Promise<ApplyResult> {
     const { table } = this.options;
     const actions = plan(desired, table.all(), discovered);

@@ -1,6 +1,8 @@
 import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Upstream } from '../../orchestrator/deployment/deployment.ts';
 import { stopChild, type CleanupScope } from './cleanup.ts';
@@ -33,6 +35,7 @@ export interface BenchGateway extends Upstream {
 const ENTRY = fileURLToPath(new URL('./gateway-process.ts', import.meta.url));
 /** Set to a folder to get a V8 CPU profile of every gateway process the bench starts. */
 const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
+const GRACEFUL_EXIT_MS = 5000;
 
 export async function startGateway(deployments: BenchDeployment[], workDir: string, scope: CleanupScope): Promise<BenchGateway> {
   const config: GatewayProcessConfig = {
@@ -52,8 +55,12 @@ export async function startGateway(deployments: BenchDeployment[], workDir: stri
   child.stderr!.on('data', keep);
   // A graceful exit first: V8 writes the CPU profile only then.
   scope.add('gateway process', async () => {
-    if (child.connected) child.send({ type: 'exit' } satisfies ToGateway);
-    await stopChild(child, 5000);
+    if (child.connected && child.exitCode === null) {
+      const exited = once(child, 'exit');
+      child.send({ type: 'exit' } satisfies ToGateway);
+      await Promise.race([exited, sleep(GRACEFUL_EXIT_MS)]);
+    }
+    await stopChild(child, 3000);
   });
 
   const port = await new Promise<number>((resolve, reject) => {

@@ -124,7 +124,7 @@ function streamsSection(s: StreamsResult): string[] {
     row('direct', s.direct),
     row('gateway', s.gateway),
     '',
-    `Added delay per event (median over event positions of gateway − direct arrival): ${signedMs(s.addedPerEventMs)}.`,
+    `Added delay per event after the first (median over event positions of the gateway's minus the direct arrival time after the first event): ${signedMs(s.addedPerEventMs)}.`,
     '',
   ];
 }

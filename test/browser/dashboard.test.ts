@@ -2,7 +2,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ROOT } from '../helpers/sim.ts';
@@ -55,6 +55,7 @@ describe('operator dashboard in chromium', { skip }, () => {
   after(async () => {
     await browser?.close();
     await up?.stop();
+    if (up) await rm(up.stateDir, { recursive: true, force: true });
   });
 
   test('a wrong token is refused with a message, and nothing is kept', async () => {
@@ -102,8 +103,8 @@ describe('operator dashboard in chromium', { skip }, () => {
     assert.match((await page.textContent('#pg-status'))!, /Done · 40 tokens/);
     // The gateway's request events feed the table: the request shows up in the next refresh.
     await page.waitForFunction(() => {
-      const cells = document.querySelectorAll('#deployments-body tr[data-key="hermes-2-pro-tgi/gpu0"] td');
-      return cells.length > 10 && cells[10].textContent !== '0';
+      const cell = document.querySelector('#deployments-body tr[data-key="hermes-2-pro-tgi/gpu0"] td[data-col="tokens-per-second"]');
+      return cell !== null && cell.textContent !== '0';
     });
     await shot('playground-stream');
   });

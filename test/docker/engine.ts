@@ -6,7 +6,8 @@ import Dockerode from 'dockerode';
 import { ROOT } from '../helpers/sim.ts';
 
 const run = promisify(execFile);
-export const SIM_IMAGE = process.env.DEV_SIM_IMAGE ?? 'tgi-sim:local';
+/** scripts/build-sim-image.sh honours the same TGI_SIM_IMAGE override. */
+export const SIM_IMAGE = process.env.TGI_SIM_IMAGE ?? 'tgi-sim:local';
 
 /**
  * undefined when a Docker engine answers; otherwise the one-line reason to skip. Under CI=true the

@@ -152,8 +152,8 @@ describe('a real Prometheus with the bundle, against the demo', { skip }, () => 
     for (const key of DEMO_KEYS) {
       for (const stream of [false, true]) {
         const res = await up.fetch(`/${key}/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: 'Monitoring check', parameters: { max_new_tokens: 5 }, stream }) });
-        assert.equal(res.status, 200, `${key} stream=${stream}: ${await res.text()}`);
-        await res.text();
+        const body = await res.text();
+        assert.equal(res.status, 200, `${key} stream=${stream}: ${body}`);
       }
     }
   });
@@ -165,6 +165,7 @@ describe('a real Prometheus with the bundle, against the demo', { skip }, () => 
       await exited;
     }
     await up?.stop();
+    if (up) await rm(up.stateDir, { recursive: true, force: true });
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

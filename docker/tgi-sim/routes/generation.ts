@@ -18,7 +18,7 @@ function logSuccess(span: string, run: Run): void {
   });
 }
 
-export function logFailure(span: string, error: TgiError): void {
+function logFailure(span: string, error: TgiError): void {
   emit({ level: 'ERROR', target: 'text_generation_router::infer', span, message: `router/src/infer/mod.rs:129: ${error.message}` });
 }
 

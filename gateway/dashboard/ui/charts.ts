@@ -17,14 +17,15 @@ export interface ChartSpec {
 }
 
 const PAD = { left: 56, right: 10, top: 28, bottom: 22 };
-const GRID_LINES = 4;
+const MAX_GRID_LINES = 4;
 
-/** The smallest "round" number (1, 2, 5 × 10^n) at or above v. */
-function niceCeiling(v: number): number {
-  if (v <= 0) return 1;
-  const exp = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 5, 10]) if (m * exp >= v) return m * exp;
-  return 10 * exp;
+/** A y axis with round steps (1, 2, 2.5 or 5 × 10^n) and at most MAX_GRID_LINES lines above zero. */
+function yAxis(maxValue: number): { step: number; lines: number } {
+  if (maxValue <= 0) return { step: 1, lines: MAX_GRID_LINES };
+  const rough = maxValue / MAX_GRID_LINES;
+  const exp = Math.pow(10, Math.floor(Math.log10(rough)));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * exp).find((s) => s >= rough)!;
+  return { step, lines: Math.max(1, Math.ceil(maxValue / step - 1e-9)) };
 }
 
 const style = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -51,7 +52,8 @@ export function drawChart(canvas: HTMLCanvasElement, spec: ChartSpec): void {
   const plotW = width - PAD.left - PAD.right;
   const plotH = height - PAD.top - PAD.bottom;
   const count = Math.max(1, ...spec.lines.map((l) => l.values.length));
-  const max = niceCeiling(Math.max(0, ...spec.lines.flatMap((l) => l.values.filter((v): v is number => v !== null))));
+  const axis = yAxis(Math.max(0, ...spec.lines.flatMap((l) => l.values.filter((v): v is number => v !== null))));
+  const max = axis.step * axis.lines;
   const x = (i: number) => PAD.left + (count === 1 ? plotW : (i / (count - 1)) * plotW);
   const y = (v: number) => PAD.top + plotH - (v / max) * plotH;
 
@@ -59,8 +61,8 @@ export function drawChart(canvas: HTMLCanvasElement, spec: ChartSpec): void {
   ctx.lineWidth = 1;
   ctx.textBaseline = 'middle';
   ctx.textAlign = 'right';
-  for (let g = 0; g <= GRID_LINES; g++) {
-    const v = (max * g) / GRID_LINES;
+  for (let g = 0; g <= axis.lines; g++) {
+    const v = axis.step * g;
     const gy = Math.round(y(v)) + 0.5;
     ctx.strokeStyle = grid;
     ctx.beginPath();
@@ -68,7 +70,7 @@ export function drawChart(canvas: HTMLCanvasElement, spec: ChartSpec): void {
     ctx.lineTo(PAD.left + plotW, gy);
     ctx.stroke();
     ctx.fillStyle = muted;
-    ctx.fillText(spec.format(v), PAD.left - 6, gy);
+    ctx.fillText(v === 0 ? '0' : spec.format(v), PAD.left - 6, gy);
   }
   ctx.textBaseline = 'top';
   ctx.textAlign = 'center';
@@ -76,6 +78,12 @@ export function drawChart(canvas: HTMLCanvasElement, spec: ChartSpec): void {
   for (const minutesAgo of [15, 10, 5, 0].filter((m) => m <= spanMin)) {
     const i = count - 1 - (minutesAgo * 60_000) / spec.stepMs;
     ctx.fillText(minutesAgo === 0 ? 'now' : `−${minutesAgo}m`, Math.min(Math.max(x(i), PAD.left + 12), PAD.left + plotW - 12), PAD.top + plotH + 6);
+  }
+
+  if (!spec.lines.some((l) => l.values.some((v) => v !== null && v > 0))) {
+    ctx.fillStyle = muted;
+    ctx.textBaseline = 'middle';
+    ctx.fillText('no traffic in this window', PAD.left + plotW / 2, PAD.top + plotH / 2);
   }
 
   ctx.lineWidth = 1.75;

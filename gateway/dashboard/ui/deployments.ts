@@ -11,28 +11,28 @@ function stateCell(d: DeploymentView, now: number): HTMLTableCellElement {
   const failure = d.failure && (d.state === 'failed' || d.state === 'down')
     ? h('div', { class: 'failure', title: d.failure.message }, d.failure.diagnosis ?? d.failure.message)
     : null;
-  return h('td', {}, badge, detail, failure);
+  return h('td', { class: 'state' }, badge, detail, failure);
 }
 
 function row(d: DeploymentView, now: number): HTMLTableRowElement {
   const s = d.lastMinute;
-  const num = (text: string, cls = '') => h('td', { class: `num ${cls}`.trim() }, text);
+  const num = (col: string, text: string, cls = '', title?: string) => h('td', { class: `num ${cls}`.trim(), data: { col }, title }, text);
   return h(
     'tr',
     { data: { key: d.key, state: d.state } },
     h('td', {}, h('code', { class: 'route' }, `/${d.key}`), d.vision ? h('span', { class: 'chip', title: 'accepts images' }, 'vision') : null),
-    h('td', { class: 'model-id', title: `runtime: ${d.runtime}` }, d.modelId),
+    h('td', { class: 'model-id', title: `${d.modelId} (runtime: ${d.runtime})` }, d.modelId),
     h('td', {}, d.gpus.join(', ')),
     stateCell(d, now),
-    num(d.state === 'ready' ? duration(now - d.since) : NONE),
-    num(String(d.restarts), d.restarts > 0 ? 'warn' : ''),
-    num(rate(s.requestsPerSecond)),
-    num(millis(s.p50Ms)),
-    num(millis(s.p95Ms)),
-    num(millis(s.ttftP50Ms)),
-    num(rate(s.tokensPerSecond)),
-    num(String(d.inFlight)),
-    num(String(d.errors15m), d.errors15m > 0 ? 'bad' : ''),
+    num('uptime', d.state === 'ready' ? duration(now - d.since) : NONE),
+    num('restarts', String(d.restarts), d.restarts > 0 ? 'warn' : ''),
+    num('requests-per-second', rate(s.requestsPerSecond)),
+    num('p50', millis(s.p50Ms)),
+    num('p95', millis(s.p95Ms)),
+    num('ttft-p50', millis(s.ttftP50Ms), '', `time to first token p95: ${millis(s.ttftP95Ms)}`),
+    num('tokens-per-second', rate(s.tokensPerSecond)),
+    num('in-flight', String(d.inFlight)),
+    num('errors', String(d.errors15m), d.errors15m > 0 ? 'bad' : ''),
   );
 }
 

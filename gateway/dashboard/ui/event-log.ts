@@ -11,8 +11,9 @@ export function prependEvents(list: HTMLOListElement, entries: LogEntry[]): void
     list.prepend(
       h('li', { class: `log-${e.level}`, data: { kind: e.kind } },
         h('time', {}, clock(e.at)),
-        e.key ? h('code', {}, `/${e.key}`) : h('span', { class: 'muted' }, e.kind.replace('_', ' ')),
-        h('span', { class: 'log-message' }, e.message)),
+        h('span', { class: 'log-message' },
+          e.key ? h('code', {}, `/${e.key}`) : h('span', { class: 'muted log-kind' }, e.kind.replace('_', ' ')),
+          e.message)),
     );
   }
   while (list.children.length > KEEP) list.lastElementChild!.remove();

@@ -21,6 +21,7 @@ export function millis(ms: number | undefined | null): string {
 
 export function rate(v: number): string {
   if (v === 0) return '0';
+  if (v < 1) return v.toFixed(2);
   if (v < 10) return v.toFixed(1);
   return Math.round(v).toLocaleString('en-US');
 }

@@ -15,24 +15,25 @@ function meter(label: string, fraction: number | undefined, text: string): HTMLE
   return h('div', { class: 'meter-row' }, h('span', { class: 'meter-label' }, label), h('div', { class: 'meter' }, fill), h('span', { class: 'meter-text' }, text));
 }
 
-function card(g: GpuView): HTMLElement {
+function card(g: GpuView, telemetry: boolean): HTMLElement {
   const hasMemory = g.memoryTotalMiB !== undefined && g.memoryUsedMiB !== undefined && g.memoryTotalMiB > 0;
   const readings = hasMemory
     ? [
         meter('Memory', g.memoryUsedMiB! / g.memoryTotalMiB!, `${gib(g.memoryUsedMiB!)} / ${gib(g.memoryTotalMiB!)} GiB`),
         meter('Utilisation', g.utilizationPercent === undefined ? undefined : g.utilizationPercent / 100, g.utilizationPercent === undefined ? '—' : `${g.utilizationPercent}%`),
       ]
-    : [h('p', { class: 'muted small' }, 'No nvidia-smi readings for this GPU.')];
+    : telemetry ? [h('p', { class: 'muted small' }, 'nvidia-smi does not report this GPU.')] : [];
   const held = g.deployments.length
     ? h('ul', { class: 'gpu-deployments' }, ...g.deployments.map((k) => h('li', {}, h('code', {}, `/${k}`))))
     : h('p', { class: 'muted small' }, 'No deployment.');
   return h('article', { class: 'gpu', data: { gpu: String(g.index) } }, h('header', {}, h('strong', {}, `GPU ${g.index}`), h('span', { class: 'muted' }, g.name ?? '')), ...readings, held);
 }
 
-export function renderGpus(container: HTMLElement, gpus: GpuView[]): void {
+/** `telemetry`: whether the host has nvidia-smi readings at all (the page says so once when not). */
+export function renderGpus(container: HTMLElement, gpus: GpuView[], telemetry: boolean): void {
   if (gpus.length === 0) {
     container.replaceChildren(h('p', { class: 'muted' }, 'No GPUs in use.'));
     return;
   }
-  container.replaceChildren(...gpus.map(card));
+  container.replaceChildren(...gpus.map((g) => card(g, telemetry)));
 }

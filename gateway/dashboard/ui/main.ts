@@ -7,7 +7,7 @@ import { drawChart, type ChartSpec } from './charts.ts';
 import { renderDeployments } from './deployments.ts';
 import { byId, h } from './dom.ts';
 import { prependEvents } from './event-log.ts';
-import { millis, rate } from './format.ts';
+import { rate } from './format.ts';
 import { renderGpus } from './gpus.ts';
 import { Playground } from './playground.ts';
 
@@ -38,7 +38,7 @@ const playground = new Playground(token, (err) => leave(refusalMessage(err)));
 function refusalMessage(err: AuthError): string {
   return err.status === 403
     ? `The gateway locked this address out after repeated wrong tokens (${err.message}). Wait, then sign in with the right token.`
-    : 'The gateway refused this token. `npm run token` prints the current one.';
+    : 'The gateway refused this token. On the host, npm run token prints the current one.';
 }
 
 function showSignIn(message = ''): void {
@@ -76,7 +76,7 @@ function renderSummary(o: Overview): void {
 function showOverview(o: Overview): void {
   renderSummary(o);
   renderDeployments(byId<HTMLTableSectionElement>('deployments-body'), o.deployments, o.now);
-  renderGpus(byId('gpus'), o.gpus);
+  renderGpus(byId('gpus'), o.gpus, o.gpuTelemetry);
   byId('gpu-note').hidden = o.gpuTelemetry;
   playground.setDeployments(o.deployments);
   const keys = o.deployments.map((d) => d.key);
@@ -98,7 +98,7 @@ function renderLegend(): void {
 
 const CHARTS: { id: string; title: string; pick: (s: StatsSeries) => (number | null)[]; format: (v: number) => string }[] = [
   { id: 'chart-requests', title: 'Requests / s', pick: (s) => s.requestsPerSecond, format: rate },
-  { id: 'chart-latency', title: 'Latency p95', pick: (s) => s.p95Ms, format: (v) => millis(v).replace(' ', '') },
+  { id: 'chart-latency', title: 'Latency p95', pick: (s) => s.p95Ms, format: (v) => (v < 1000 ? `${Math.round(v)}ms` : `${+(v / 1000).toFixed(2)}s`) },
   { id: 'chart-tokens', title: 'Generated tokens / s', pick: (s) => s.tokensPerSecond, format: rate },
   { id: 'chart-errors', title: 'Errors (5xx) / s', pick: (s) => s.errorsPerSecond, format: rate },
 ];

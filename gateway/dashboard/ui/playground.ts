@@ -64,6 +64,9 @@ export class Playground {
     this.target.addEventListener('change', () => this.showImageRow());
     this.imageInput.addEventListener('change', () => void this.loadImage());
     byId('pg-curl').addEventListener('click', () => void this.copyCurl());
+    // A shown command describes the form as it was: hide it once the form changes.
+    this.form.addEventListener('input', () => (this.curlBox.hidden = true));
+    this.form.addEventListener('change', () => (this.curlBox.hidden = true));
   }
 
   /** Refreshes the target list; keeps the current choice. */

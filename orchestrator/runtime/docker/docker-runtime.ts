@@ -139,6 +139,11 @@ export class DockerRuntime implements Runtime {
     this.stopRequested.delete(d);
     let tracked: Tracked | undefined;
     try {
+      const previous = this.byDeployment.get(d); // a failed deployment started again
+      if (previous) {
+        this.release(previous);
+        await this.stopAndRemove(previous.container, previous.name);
+      }
       await this.events.connect(); // before the container exists, so none of its exits goes unseen
       await this.puller.ensure(d.spec.image, d.spec.pull, () => d.transition('pulling'));
       if (this.stopRequested.has(d)) return;
@@ -244,7 +249,7 @@ export class DockerRuntime implements Runtime {
     if (!belongsToFleet(existing.Config.Labels, this.fleet)) {
       throw new Error(`a container named ${name} already exists and is not one of this fleet's: remove it (docker rm -f ${name}) or rename the model`);
     }
-    if (this.byContainer.has(existing.Id)) throw new Error(`container ${name} still serves another deployment: stop that one first`);
+    if (this.byContainer.get(existing.Id)?.stopping === false) throw new Error(`container ${name} still serves another deployment: stop that one first`);
     log.info(`removing container ${name} left by an earlier run`);
     await dockerStepIdempotent(`removing container ${name}`, () => this.docker.getContainer(existing.Id).remove({ force: true }));
     return create();

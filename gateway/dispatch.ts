@@ -1,0 +1,87 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Deployment } from '../orchestrator/deployment/deployment.ts';
+import { log } from '../orchestrator/log.ts';
+import type { Accounting, Exchange } from './accounting.ts';
+import { Admission } from './admission.ts';
+import { clientKey } from './auth.ts';
+import type { LeastInFlight } from './balance.ts';
+import { bodyTooLarge, readJsonBody, type JsonBody } from './body.ts';
+import { GatewayError, sendError } from './errors.ts';
+import { dialectOf } from './event-stream.ts';
+import { GENERATE_ENDPOINTS, prepareGenerate } from './generate.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import { CLIENT_CLOSED_REQUEST, type UpstreamProxy } from './proxy.ts';
+import type { RouteMatch } from './route-index.ts';
+import type { GatewayOptions } from './types.ts';
+
+// One authenticated request for a deployment (a deployment route or a root OpenAI route): choose the
+// replica, admit it (ready, concurrency, rate), read the body where the gateway must, and relay it.
+
+export interface DispatchDeps {
+  options: Pick<GatewayOptions, 'table' | 'settings'>;
+  admission: Admission;
+  accounting: Accounting;
+  balancer: LeastInFlight;
+  metrics: GatewayMetrics;
+  proxy: UpstreamProxy;
+}
+
+export class Dispatcher {
+  constructor(private readonly deps: DispatchDeps) {}
+
+  /** `body`: when the caller had to read it already (root OpenAI routes route by its `model`). */
+  async serve(req: IncomingMessage, res: ServerResponse, route: RouteMatch, body?: JsonBody): Promise<void> {
+    const { admission, accounting, metrics } = this.deps;
+    const startedAt = performance.now();
+    const d = route.deployment ?? this.deps.balancer.pick(this.deps.options.table.replicas(route.model));
+    if (!d) return this.noReadyReplica(res, route.model);
+
+    const refusal = admission.check(d, clientKey(req), startedAt);
+    if (refusal) {
+      accounting.refuse({ model: d.spec.model, deployment: d, labels: metrics.labelsFor(d), status: refusal.status, refusedBy: refusal.reason });
+      return sendError(res, refusal);
+    }
+
+    const exchange = accounting.begin(d, startedAt);
+    const maxBodyBytes = this.deps.options.settings().maxBodyBytes;
+    let upstreamPath = route.upstreamPath;
+    let payload = body?.raw;
+    try {
+      if (GENERATE_ENDPOINTS.has(route.endpoint)) {
+        const call = prepareGenerate(d, route.endpoint, route.upstreamPath.slice(route.endpoint.length), body ?? (await readJsonBody(req, maxBodyBytes)));
+        upstreamPath = call.path;
+        payload = call.body;
+      } else if (!payload) {
+        const tooLarge = bodyTooLarge(req, maxBodyBytes);
+        if (tooLarge) throw tooLarge;
+      }
+    } catch (error) {
+      return this.refuseAdmitted(res, exchange, error);
+    }
+    if (res.destroyed) return accounting.end(exchange, CLIENT_CLOSED_REQUEST);
+    this.deps.proxy.forward({ req, res, exchange, upstreamPath, dialect: dialectOf(route.endpoint), body: payload, maxBodyBytes, done: (status) => accounting.end(exchange, status) });
+  }
+
+  /** A request admitted to a deployment and then answered by the gateway itself (bad body). */
+  private refuseAdmitted(res: ServerResponse, exchange: Exchange, error: unknown): void {
+    let refusal: GatewayError;
+    if (error instanceof GatewayError) refusal = error;
+    else {
+      log.error({ err: error, deployment: exchange.deployment.key }, `gateway: unexpected error preparing a request for ${exchange.deployment.key}`);
+      refusal = new GatewayError(500, 'the gateway failed on this request; the details are in its log');
+    }
+    exchange.refusedBy = 'bad_request';
+    sendError(res, refusal);
+    this.deps.accounting.end(exchange, res.destroyed ? CLIENT_CLOSED_REQUEST : refusal.status);
+  }
+
+  private noReadyReplica(res: ServerResponse, model: string): void {
+    const replicas = this.deps.options.table.replicas(model);
+    const states = replicas.map((r) => `${r.spec.gpuLabel} is ${r.state === 'loading' && r.phase ? `loading (${r.phase})` : r.state}`).join(', ');
+    const retryAfter = replicas.some((r: Deployment) => r.state !== 'failed') ? '5' : '30';
+    const status = 503;
+    this.deps.accounting.refuse({ model, labels: this.deps.metrics.labelsForModel(model), status, refusedBy: 'not_ready' });
+    sendError(res, new GatewayError(status, `no replica of ${model} is ready (${states || 'it has none'}); retry after the Retry-After seconds`, { 'retry-after': retryAfter }));
+  }
+}

@@ -1,0 +1,132 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { Registry } from 'prom-client';
+import { Accounting } from './accounting.ts';
+import { Admission } from './admission.ts';
+import { Authenticator } from './auth.ts';
+import { LeastInFlight } from './balance.ts';
+import { createDashboard } from './dashboard/router.ts';
+import { Dispatcher } from './dispatch.ts';
+import { errorHandler, GatewayError, sendAnyError, sendError } from './errors.ts';
+import { healthHandler, infoHandler } from './info.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { openAIRootRouter } from './openai-root.ts';
+import { prometheusTargets } from './prometheus-sd.ts';
+import { UpstreamProxy } from './proxy.ts';
+import { RouteIndex, type RouteMatch } from './route-index.ts';
+import type { GatewayOptions } from './types.ts';
+
+export interface Gateway {
+  app: express.Express;
+  server: Server;
+  registry: Registry;
+  /** Listens and resolves with the actual port (pass 0 for an ephemeral one). */
+  listen(port: number, host: string): Promise<number>;
+  /** Stops accepting (new requests get 503), waits up to drainTimeoutMs for in-flight requests, then closes. */
+  close(drainTimeoutMs: number): Promise<void>;
+}
+
+/** How often idle rate-limit buckets and expired lockouts are forgotten. */
+const HOUSEKEEPING_INTERVAL_MS = 60_000;
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const metrics = new GatewayMetrics(options);
+  const accounting = new Accounting(metrics, options.events);
+  const auth = new Authenticator(options, metrics, accounting);
+  const admission = new Admission(metrics, options.events);
+  const routes = new RouteIndex(options.table);
+  const proxy = new UpstreamProxy();
+  const dispatcher = new Dispatcher({ options, admission, accounting, balancer: new LeastInFlight(), metrics, proxy });
+  const dashboard = createDashboard(options);
+
+  const serveDeploymentRoute = (req: IncomingMessage, res: ServerResponse, match: RouteMatch | GatewayError) => {
+    if (match instanceof GatewayError) return sendError(res, match);
+    dispatcher.serve(req, res, match).catch((error: unknown) => sendAnyError(req, res, error));
+  };
+  /** Deployment routes: /<model>[/<gpuLabel>]/<endpoint>. Anything else goes on to the next handler. */
+  const deploymentRoutes: express.RequestHandler = (req, res, next) => {
+    const match = routes.resolve(req.url);
+    if (match === undefined) return next();
+    serveDeploymentRoute(req, res, match);
+  };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/health', healthHandler(options.table));
+  app.use(dashboard.publicRouter);
+  app.use((req, res, next) => {
+    if (req.path === '/metrics' && !options.settings().metricsAuth) return next();
+    if (auth.authenticate(req, res)) next();
+  });
+  app.use(dashboard.apiRouter);
+  app.get('/prometheus/targets', prometheusTargets(options));
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      const text = await metrics.registry.metrics();
+      res.set('content-type', metrics.registry.contentType).send(text);
+    } catch (error) {
+      next(error);
+    }
+  });
+  app.get('/info', infoHandler(options.table));
+  app.use('/v1', openAIRootRouter(options, routes, dispatcher));
+  app.use(deploymentRoutes);
+  app.use((req, res) => {
+    sendError(res, new GatewayError(404, `no route ${req.method} ${req.path}. Valid routes: ${[...routes.validRoutes(), '/v1/chat/completions', '/v1/completions', '/v1/models', '/info', '/health', '/metrics'].join(', ')}`));
+  });
+  app.use(errorHandler);
+
+  // Deployment routes are the hot path: the server hands them to the same handler Express mounts
+  // above, but without going through Express (its router and the prototype swap it does on every
+  // req/res roughly halve throughput; see the README's benchmark). Model names can never be one of
+  // the gateway's own route names (config validation reserves them), so no request changes handler.
+  let closing: Promise<void> | undefined;
+  const server = createServer((req, res) => {
+    if (closing) return refuseWhileClosing(res);
+    const match = routes.resolve(req.url ?? '/');
+    if (match === undefined) return app(req, res);
+    if (auth.authenticate(req, res)) serveDeploymentRoute(req, res, match);
+  });
+
+  const housekeeping = setInterval(() => {
+    const now = Date.now();
+    auth.lockout.sweep(now);
+    admission.sweep(options.table.all(), performance.now());
+  }, HOUSEKEEPING_INTERVAL_MS);
+  housekeeping.unref();
+
+  return {
+    app,
+    server,
+    registry: metrics.registry,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      });
+    },
+    close(drainTimeoutMs) {
+      closing ??= (async () => {
+        await accounting.drained(drainTimeoutMs);
+        clearInterval(housekeeping);
+        dashboard.close();
+        routes.dispose();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        proxy.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function refuseWhileClosing(res: ServerResponse): void {
+  res.setHeader('connection', 'close');
+  sendError(res, new GatewayError(503, 'the gateway is shutting down; retry against its next start', { 'retry-after': '5' }));
+}

@@ -1,0 +1,185 @@
+import { EventEmitter } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DeploymentSpec, GatewaySettings, GpuInfo, Limits } from '../../orchestrator/config/types.ts';
+import { Deployment, type Upstream } from '../../orchestrator/deployment/deployment.ts';
+import { DeploymentTable } from '../../orchestrator/deployment/table.ts';
+import { TokenStore } from '../../orchestrator/token.ts';
+import { createGateway, type Gateway } from '../../gateway/server.ts';
+import type { GatewayNotice, RequestRecord } from '../../gateway/types.ts';
+
+// A real gateway on an ephemeral port over a real DeploymentTable, for the gateway's tests. Deployments
+// point at simulators (or any upstream) the test started; their state is set through the state machine.
+
+export const DEFAULT_LIMITS: Limits = { requestsPerSecond: 1000, burst: 1000, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 };
+
+export function testSettings(overrides: Partial<GatewaySettings> = {}): GatewaySettings {
+  return {
+    port: 0,
+    host: '127.0.0.1',
+    limits: DEFAULT_LIMITS,
+    metricsAuth: true,
+    maxBodyBytes: 8 * 1024 * 1024,
+    drainTimeoutMs: 5000,
+    tokenGraceMs: 3_600_000,
+    authLockout: { failures: 5, windowMs: 60_000, lockoutMs: 60_000 },
+    ...overrides,
+  };
+}
+
+export interface DeploymentFixture {
+  model: string;
+  /** Default "gpu0". */
+  gpuLabel?: string;
+  upstream?: Upstream;
+  vision?: boolean;
+  modelId?: string;
+  limits?: Partial<Limits>;
+  /** Default true: taken pending → loading → ready. */
+  ready?: boolean;
+}
+
+export function testSpec(f: DeploymentFixture): DeploymentSpec {
+  const gpuLabel = f.gpuLabel ?? 'gpu0';
+  const gpus = gpuLabel.slice(3).split('-').map(Number);
+  return {
+    key: `${f.model}/${gpuLabel}`,
+    model: f.model,
+    gpuLabel,
+    gpus,
+    modelId: f.modelId ?? `test/${f.model}`,
+    runtime: 'simulator',
+    accelerator: 'nvidia',
+    vision: f.vision ?? false,
+    image: 'tgi-sim:local',
+    pull: 'never',
+    shmSizeBytes: 1 << 30,
+    env: {},
+    launcher: {},
+    simulator: { loadSeconds: 0, tokensPerSecond: 0 },
+    limits: { ...DEFAULT_LIMITS, ...f.limits },
+    hfCache: tmpdir(),
+    configHash: 'test',
+  };
+}
+
+export interface GatewayFixture {
+  url: string;
+  port: number;
+  token: string;
+  table: DeploymentTable;
+  events: EventEmitter;
+  gateway: Gateway;
+  /** Every 'request' and 'notice' emitted so far. */
+  records: RequestRecord[];
+  notices: GatewayNotice[];
+  deployment(key: string): Deployment;
+  close(): Promise<void>;
+}
+
+export interface GatewayFixtureOptions {
+  deployments: DeploymentFixture[];
+  settings?: Partial<GatewaySettings>;
+  gpus?: GpuInfo[];
+}
+
+export async function startGateway(options: GatewayFixtureOptions): Promise<GatewayFixture> {
+  const stateDir = await mkdtemp(join(tmpdir(), 'gateway-test-'));
+  const tokens = await TokenStore.open(stateDir);
+  const table = new DeploymentTable();
+  for (const f of options.deployments) table.add(makeDeployment(f));
+  const events = new EventEmitter();
+  const records: RequestRecord[] = [];
+  const notices: GatewayNotice[] = [];
+  events.on('request', (r: RequestRecord) => records.push(r));
+  events.on('notice', (n: GatewayNotice) => notices.push(n));
+  const settings = testSettings(options.settings);
+  const gateway = createGateway({ table, settings: () => settings, tokens, gpus: () => options.gpus ?? [], events });
+  const port = await gateway.listen(0, '127.0.0.1');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    token: tokens.token,
+    table,
+    events,
+    gateway,
+    records,
+    notices,
+    deployment(key) {
+      const d = table.get(key);
+      if (!d) throw new Error(`no deployment ${key} in the fixture`);
+      return d;
+    },
+    async close() {
+      await gateway.close(1000);
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function makeDeployment(f: DeploymentFixture): Deployment {
+  const d = new Deployment(testSpec(f));
+  d.upstream = f.upstream;
+  if (f.ready ?? true) {
+    d.transition('loading');
+    d.transition('ready');
+  }
+  return d;
+}
+
+export interface HttpResult {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  json<T = any>(): T;
+}
+
+export interface HttpOptions {
+  method?: string;
+  token?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer | object;
+  /** Source address of the connection, e.g. '127.0.0.2' to be another client. */
+  localAddress?: string;
+}
+
+/** One HTTP request with node's client (so the source address can be chosen), body read in full. */
+export function http(url: string, options: HttpOptions = {}): Promise<HttpResult> {
+  const body = options.body === undefined ? undefined : typeof options.body === 'string' || Buffer.isBuffer(options.body) ? options.body : JSON.stringify(options.body);
+  const headers: Record<string, string> = { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...options.headers };
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers, localAddress: options.localAddress, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Asserts the gateway's own error body and returns its message. */
+export function gatewayErrorMessage(result: HttpResult, status: number): string {
+  if (result.status !== status) throw new Error(`expected ${status}, got ${result.status}: ${result.text}`);
+  const body = result.json();
+  if (!body.error || body.error.code !== status || typeof body.error.message !== 'string' || typeof body.error.type !== 'string') {
+    throw new Error(`not the gateway's error body: ${result.text}`);
+  }
+  return body.error.message;
+}
+
+/** Polls until the predicate holds (for effects that follow a request asynchronously). */
+export async function eventually(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > giveUpAt) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
