@@ -7,7 +7,8 @@ import { describeImage } from './images.ts';
 import type { GenerateRequest } from './requests.ts';
 import type { SimSettings } from './settings.ts';
 import { generateText, type Generation } from './text-generator.ts';
-import { validate, validateBestOf, type ValidRequest } from './validation.ts';
+import { charLength } from './tokenizer.ts';
+import { randomSeed, validate, validateBestOf, type ValidRequest } from './validation.ts';
 
 export interface Candidate {
   generation: Generation;
@@ -42,7 +43,7 @@ export class Inference {
     }
     this.metrics.requestInputLength.observe(valid.inputLength);
     this.metrics.requestMaxNewTokens.observe(valid.budget);
-    const candidates = Array.from({ length: bestOf }, (_, i) => this.plan(valid, i === 0 ? valid.generationSeed : Math.floor(Math.random() * Number.MAX_SAFE_INTEGER)));
+    const candidates = Array.from({ length: bestOf }, (_, i) => this.plan(valid, i === 0 ? valid.generationSeed : randomSeed()));
     const sum = (c: Candidate) => c.generation.tokens.reduce((total, token) => total + token.logprob, 0);
     const best = candidates.reduce((a, b) => (sum(b) > sum(a) ? b : a));
     return new Run(this, valid, best, candidates.filter((c) => c !== best), receivedAt);
@@ -173,7 +174,7 @@ export class Run {
     return {
       'x-compute-type': COMPUTE_TYPE,
       'x-compute-time': String(t.total / 1000),
-      'x-compute-characters': String(Array.from(this.valid.inputs).length),
+      'x-compute-characters': String(charLength(this.valid.inputs)),
       'x-total-time': String(Math.floor(t.total)),
       'x-validation-time': String(Math.floor(t.validation)),
       'x-queue-time': String(Math.floor(t.queue)),

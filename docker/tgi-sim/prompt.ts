@@ -1,7 +1,7 @@
 // Turning `inputs` into the prompt tokens the simulated model sees: BOS, the text's tokens, and for
 // a vision model a fixed block of image tokens per Markdown image (SIM_IMAGE_TOKENS, default 64).
 import { splitImages, type DecodedImage } from './images.ts';
-import { bosToken, IMAGE_TOKEN, tokenizeText, type TokenPiece } from './tokenizer.ts';
+import { bosToken, charLength, IMAGE_TOKEN, tokenizeText, type TokenPiece } from './tokenizer.ts';
 
 export interface EncodedPrompt {
   tokens: TokenPiece[];
@@ -11,11 +11,6 @@ export interface EncodedPrompt {
 export interface PromptOptions {
   vision: boolean;
   imageTokens: number;
-}
-
-/** Length in code points, the unit of TGI's /tokenize offsets (base64 images are long: skip the slow path). */
-function charLength(text: string): number {
-  return /[\uD800-\uDFFF]/.test(text) ? Array.from(text).length : text.length;
 }
 
 /** Throws ImageError when an image cannot be decoded (vision only). */

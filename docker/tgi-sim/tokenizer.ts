@@ -76,6 +76,11 @@ function countChars(text: string, astral: boolean): number {
   return astral ? Array.from(text).length : text.length;
 }
 
+/** Length in characters (code points), the unit of TGI's offsets and x-compute-characters. */
+export function charLength(text: string): number {
+  return countChars(text, /[\uD800-\uDFFF]/.test(text));
+}
+
 export function bosToken(): TokenPiece {
   return { id: BOS.id, text: BOS.text, start: 0, stop: 0, special: true };
 }

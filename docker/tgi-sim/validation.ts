@@ -36,7 +36,7 @@ export interface ValidRequest {
 const RAW_IMAGE_TAG = /<image>/i;
 
 /** TGI assigns a random u64 seed when none is given; the simulator keeps it within JSON-safe integers. */
-function randomSeed(): number {
+export function randomSeed(): number {
   return Math.floor(Math.random() * Number.MAX_SAFE_INTEGER);
 }
 

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Upstream } from '../deployment/deployment.ts';
 
 /**
@@ -22,10 +23,7 @@ export function probeHealth(upstream: Upstream, timeoutMs = 2000): Promise<boole
 export async function waitUntilHealthy(upstream: Upstream, signal: AbortSignal, intervalMs = 250): Promise<void> {
   while (!signal.aborted) {
     if (await probeHealth(upstream)) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, intervalMs);
-      signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
-    });
+    await sleep(intervalMs, undefined, { signal }).catch(() => undefined);
   }
   throw signal.reason ?? new Error('aborted');
 }

@@ -62,10 +62,10 @@ describe('start-up', () => {
     }
   });
 
-  test('launcher settings come from env (legacy MAX_INPUT_LENGTH included); a flag wins over its env var', async () => {
+  test('launcher settings come from env (legacy MAX_INPUT_LENGTH included); a flag wins over its env var; --sim-… flags work', async () => {
     const sim = await startSim({
       env: { MAX_TOTAL_TOKENS: '300', MAX_INPUT_LENGTH: '100', MAX_CONCURRENT_REQUESTS: '7', MAX_BEST_OF: '3', NUM_SHARD: '4' },
-      args: ['--max-best-of', '1', '--quantize', 'awq', '--trust-remote-code', '--dtype', 'bfloat16', '--cuda-memory-fraction', '0.5'],
+      args: ['--max-best-of', '1', '--quantize', 'awq', '--trust-remote-code', '--dtype', 'bfloat16', '--cuda-memory-fraction', '0.5', '--sim-vision'],
     });
     try {
       const info = JSON.parse((await send(`${sim.url}/info`)).body);
@@ -74,6 +74,8 @@ describe('start-up', () => {
       assert.equal(info.max_concurrent_requests, 7);
       assert.equal(info.max_best_of, 1);
       assert.equal(info.simulator.num_shard, 4);
+      assert.equal(info.simulator.vision, true);
+      assert.equal(info.model_pipeline_tag, 'image-text-to-text');
     } finally {
       await sim.stop();
     }
@@ -142,10 +144,10 @@ describe('failure knobs', () => {
     assert.match(sim.output(), /Shard 0 crashed/);
   });
 
-  test('SIGTERM while loading exits 0', async () => {
+  test('SIGINT (Ctrl-C) while loading exits 0', async () => {
     const sim = await startSim({ waitReady: false, env: { SIM_LOAD_SECONDS: '30' } });
     await waitFor(() => sim.output().includes('Starting check and download process'), 'loading to start');
-    assert.equal(await sim.stop('SIGTERM'), 0);
+    assert.equal(await sim.stop('SIGINT'), 0);
   });
 });
 

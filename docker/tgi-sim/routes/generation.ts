@@ -6,6 +6,7 @@ import { TgiError, validationError } from '../errors.ts';
 import { computeType, type Run } from '../inference.ts';
 import type { GenerateRequest } from '../requests.ts';
 import { emit, ROUTER, rustDuration } from '../tgi-log.ts';
+import { charLength } from '../tokenizer.ts';
 import { generateResponse, streamResponse, type GenerateResponseJson, type StreamResponseJson } from '../tgi-json.ts';
 
 function logSuccess(span: string, run: Run): void {
@@ -54,7 +55,7 @@ export async function generateInternal(app: App, request: GenerateRequest, recei
 
 /** The headers TGI sends at the start of a stream, before any token. */
 export function streamHeaders(inputs: string): Record<string, string> {
-  return { 'x-compute-type': computeType(), 'x-compute-characters': String(Array.from(inputs).length), 'x-accel-buffering': 'no' };
+  return { 'x-compute-type': computeType(), 'x-compute-characters': String(charLength(inputs)), 'x-accel-buffering': 'no' };
 }
 
 export interface StreamItem {
