@@ -82,11 +82,11 @@ export class Fleet {
       gpus: () => fleet.gpuPoller?.latest() ?? fleet.gpuInventory,
       events: fleet.events,
     });
-    fleet.port = await fleet.gateway.listen(options.port ?? loaded.config.gateway.port, loaded.config.gateway.host);
-    await fleet.writeStateFile();
-
+    // The table is filled before the gateway listens, so /health never reports an empty fleet as healthy.
     const discovered: Instance[] = fleet.runtimes.has('docker') ? await fleet.runtimes.get('docker')!.discover() : [];
     const { settled } = await fleet.reconciler.apply(loaded.config.deployments, discovered);
+    fleet.port = await fleet.gateway.listen(options.port ?? loaded.config.gateway.port, loaded.config.gateway.host);
+    await fleet.writeStateFile();
     if (loaded.gpus.length) {
       fleet.gpuPoller = new GpuPoller();
       fleet.gpuPoller.start(5000);

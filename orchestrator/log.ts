@@ -11,7 +11,7 @@ export const log = pino(
     level: process.env.LOG_LEVEL ?? 'info',
     redact: { paths: ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization', 'env', '*.env'], censor: '[redacted]' },
   },
-  wantPretty ? pretty({ sync: true, colorize: Boolean(process.stdout.isTTY), ignore: 'pid,hostname', translateTime: 'HH:MM:ss' }) : undefined,
+  wantPretty ? pretty({ sync: true, hideObject: true, colorize: Boolean(process.stdout.isTTY), ignore: 'pid,hostname', translateTime: 'HH:MM:ss' }) : undefined,
 );
 
 export type Logger = typeof log;

@@ -68,7 +68,8 @@ export class Deployment extends EventEmitter {
     this.state = to;
     this.since = Date.now();
     if (to !== 'loading') this.phase = undefined;
-    log.info({ deployment: this.key, from, to, elapsedMs }, `${this.key}: ${from} → ${to}${detail ? ` (${detail})` : ''} after ${(elapsedMs / 1000).toFixed(1)}s`);
+    const level = to === 'failed' ? 'error' : to === 'down' ? 'warn' : 'info';
+    log[level]({ deployment: this.key, from, to, elapsedMs }, `${this.key}: ${from} → ${to}${detail ? ` (${detail})` : ''} after ${(elapsedMs / 1000).toFixed(1)}s`);
     const change: StateChange = { key: this.key, from, to, detail, at: this.since };
     this.emit('state', change);
   }

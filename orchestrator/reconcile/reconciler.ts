@@ -26,23 +26,29 @@ export class Reconciler {
 
   apply(desired: readonly DeploymentSpec[], discovered: readonly Instance[] = []): Promise<ApplyResult> {
     const next = this.queue.then(() => this.applyNow(desired, discovered));
-    this.queue = next.catch(() => undefined);
-    return next;
+    // The next plan is made once this one's removals are done, so it sees a settled table.
+    this.queue = next.then((result) => result.removed, () => undefined);
+    return next.then(({ actions, settled }) => ({ actions, settled }));
   }
 
-  private async applyNow(desired: readonly DeploymentSpec[], discovered: readonly Instance[]): Promise<ApplyResult> {
-    const { table } = this.options;
+  /**
+   * Updates the table at once (new routes answer 503 "pending" until ready; removed routes are gone),
+   * then works in the background: removals first, so a GPU or a container name is free before
+   * something else takes it, then starts, all in parallel.
+   */
+  private applyNow(desired: readonly DeploymentSpec[], discovered: readonly Instance[]): ApplyResult & { removed: Promise<unknown> } {
+    const { table, runtime } = this.options;
     const actions = plan(desired, table.all(), discovered);
     for (const action of actions) log.info({ action: action.kind }, `reconcile: ${describe(action)}`);
 
-    const pending: Promise<void>[] = [];
-    // Removals first, so a GPU or a container name is free before something else takes it.
-    await Promise.all(actions.map((action) => {
+    const removed = Promise.all(actions.map((action) => {
       if (action.kind === 'remove') { table.remove(action.current); return this.retire(action.current); }
       // Only containers outlive the orchestrator, so instances from an earlier run are Docker's.
-      if (action.kind === 'remove-instance') return this.options.runtime('docker').removeInstance(action.instance);
+      if (action.kind === 'remove-instance') return runtime('docker').removeInstance(action.instance);
       return undefined;
-    }));
+    })).catch((error) => log.error(`reconcile: removing failed: ${error instanceof Error ? error.message : error}`));
+
+    const pending: Promise<void>[] = [removed.then(() => undefined)];
     for (const action of actions) {
       switch (action.kind) {
         case 'update':
@@ -51,25 +57,25 @@ export class Reconciler {
         case 'adopt': {
           const d = new Deployment(action.spec);
           table.add(d);
-          pending.push(this.options.runtime(action.spec.runtime).adopt(d, action.instance));
+          pending.push(removed.then(() => runtime(action.spec.runtime).adopt(d, action.instance)));
           break;
         }
         case 'start': {
           const d = new Deployment(action.spec);
           table.add(d);
-          pending.push(this.options.runtime(action.spec.runtime).start(d));
+          pending.push(removed.then(() => runtime(action.spec.runtime).start(d)));
           break;
         }
         case 'replace': {
           const d = new Deployment(action.spec);
-          table.replace(d); // the route now answers 503 "pending" until the new server is ready
-          pending.push(this.retire(action.current).then(() => this.options.runtime(action.spec.runtime).start(d)));
+          table.replace(d);
+          pending.push(this.retire(action.current).then(() => runtime(action.spec.runtime).start(d)));
           break;
         }
       }
     }
-    const settled = Promise.all(pending.map((p) => p.catch((error) => log.error({ err: error }, `reconcile: ${error instanceof Error ? error.message : error}`)))).then(() => undefined);
-    return { actions, settled };
+    const settled = Promise.all(pending.map((p) => p.catch((error) => log.error(`reconcile: ${error instanceof Error ? error.message : error}`)))).then(() => undefined);
+    return { actions, settled, removed };
   }
 
   /** Draining: no new requests reach d; in-flight ones may finish (up to the drain timeout); then stop. */

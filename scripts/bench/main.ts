@@ -23,7 +23,7 @@ const { values: args } = parseArgs({
   options: {
     only: { type: 'string' },
     seconds: { type: 'string', default: '4' },
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const only = (args.only?.split(',').map((s) => s.trim()) ?? [...SCENARIOS]) as Scenario[];

@@ -48,7 +48,7 @@ export function renderReport(results: BenchResults, run: RunInfo): string {
     '',
   );
   out.push('| Target | Measured | Goal | Met |', '|---|---|---|---|');
-  for (const row of targetRows(results)) out.push(`| ${row.join(' | ')} |`);
+  for (const row of targetRows(results)) out.push(`| ${row.map((cell) => cell.replaceAll('|', '\\|')).join(' | ')} |`);
   out.push('');
 
   if (results.throughput && 'value' in results.throughput) out.push(...throughputSection(results.throughput.value, run));
@@ -71,7 +71,8 @@ function targetRows(results: BenchResults): Row[] {
     }),
     ...rowsOf(results.streams, 'Streams', (s) => [
       ['Added time to first token, gateway vs direct (p50)', `${signedMs(s.addedTtftMs)} (${ms(s.gateway.ttftP50Ms)} vs ${ms(s.direct.ttftP50Ms)})`, '≤ 1 ms', MET(s.addedTtftMs <= 1)],
-      ['Socket reads holding more than one event, through the gateway', `${s.gateway.coalescedReads} (of ${s.gateway.events} events)`, '0', MET(s.gateway.coalescedReads === 0)],
+      ['Event spacing through the gateway vs direct (gap p50 / p99)', `${ms(s.gateway.gapP50Ms)} / ${ms(s.gateway.gapP99Ms)} vs ${ms(s.direct.gapP50Ms)} / ${ms(s.direct.gapP99Ms)}`, `(reference: one event every ${(1000 / TOKENS_PER_SECOND).toFixed(0)} ms)`, '–'],
+      ['Socket reads holding more than one event, through the gateway', `${s.gateway.coalescedReads} (of ${s.gateway.events} events; direct: ${s.direct.coalescedReads})`, '0', MET(s.gateway.coalescedReads === 0)],
     ]),
     ...rowsOf(results.memory, 'Memory', (m) => [
       [`Gateway RSS growth with ${m.streams.toLocaleString('en-US')} open streams`, `${mb(m.growthBytes)} (${mb(m.idleRssBytes)} → ${mb(m.withStreamsRssBytes)})`, '< 200 MB', MET(m.growthBytes < 200 * 1024 ** 2)],
@@ -80,7 +81,7 @@ function targetRows(results: BenchResults): Row[] {
       if ('skipped' in s) return [[`\`up\` with ${CONTAINERS} containers`, `skipped: ${s.skipped}`, '', '–']];
       const ratio = s.coldStartSeconds / s.loadSeconds;
       return [
-        [`\`up\` → ${s.containers} simulator containers ready (${s.loadSeconds} s load each)`, `${s.coldStartSeconds.toFixed(1)} s = ${ratio.toFixed(2)}× the load time (gateway answering after ${s.gatewayAnswersSeconds.toFixed(1)} s)`, '≤ 1.5× (parallel; serial would be 8×)', MET(ratio <= 1.5)],
+        [`\`up\` → ${s.containers} simulator containers ready (${s.loadSeconds} s load each)`, `${s.coldStartSeconds.toFixed(1)} s = ${ratio.toFixed(2)}× the load time (gateway answering after ${s.gatewayAnswersSeconds.toFixed(1)} s)`, `≤ 1.5× (parallel; one at a time would be ${s.containers}×)`, MET(ratio <= 1.5)],
         [`Second \`up\` adopting ${s.containers} running containers`, `${s.adoptSeconds.toFixed(2)} s${s.sameContainers ? ' (same container IDs)' : ' (**containers were replaced**)'}`, '< 2 s, same containers', MET(s.adoptSeconds < 2 && s.sameContainers)],
       ];
     }),
@@ -97,7 +98,7 @@ function throughputSection(t: ThroughputResult, run: RunInfo): string[] {
   const lines = [
     `### Non-streaming: POST /generate, max_new_tokens 1–5, simulator without token pacing`,
     '',
-    `wrk, one thread, ${run.loadSeconds} s per measurement, best of ${run.rounds} interleaved rounds.`,
+    `The gateway with auth, metrics and rate limiting on (limits sized out of the way); nginx as a plain reverse proxy (HTTP/1.1 keep-alive upstream, no buffering). wrk, one thread, ${run.loadSeconds} s per measurement, best of ${run.rounds} interleaved rounds.`,
     '',
     '| Path | Connections | Requests/s | p50 | p99 |',
     '|---|---|---|---|---|',
@@ -123,8 +124,6 @@ function streamsSection(s: StreamsResult): string[] {
     '|---|---|---|---|---|---|---|',
     row('direct', s.direct),
     row('gateway', s.gateway),
-    '',
-    `Added delay per event after the first (median over event positions of the gateway's minus the direct arrival time after the first event): ${signedMs(s.addedPerEventMs)}.`,
     '',
   ];
 }

@@ -25,16 +25,12 @@ export interface StreamStats {
   events: number;
   /** Socket reads that held more than one event. */
   coalescedReads: number;
-  /** Median over streams of each event's arrival time, by event index (ms since the request). */
-  arrivalByIndexMs: number[];
 }
 
 export interface StreamsResult {
   direct: StreamStats;
   gateway: StreamStats;
   addedTtftMs: number;
-  /** Median over event positions 2..n of (gateway − direct) arrival after the stream's first event. */
-  addedPerEventMs: number;
 }
 
 export function benchStreams(ctx: BenchContext): Promise<StreamsResult> {
@@ -43,34 +39,25 @@ export function benchStreams(ctx: BenchContext): Promise<StreamsResult> {
     const gateway = await startGateway([{ model: 'bench-stream', upstream: sim.upstream }], ctx.workDir, scope);
     const body = JSON.stringify({ inputs: 'Tell me a story about a lighthouse.', parameters: { max_new_tokens: TOKENS_PER_STREAM } });
     const auth = { Authorization: `Bearer ${gateway.token}` };
-    const direct = () => stream(sim.upstream, '/generate_stream', body, auth);
-    const viaGateway = () => stream(gateway, '/bench-stream/gpu0/generate_stream', body, auth);
+    const streamDirect = () => stream(sim.upstream, '/generate_stream', body, auth);
+    const streamViaGateway = () => stream(gateway, '/bench-stream/gpu0/generate_stream', body, auth);
 
-    for (let i = 0; i < WARM_UP_STREAMS; i++) await Promise.all([direct(), viaGateway()]);
+    for (let i = 0; i < WARM_UP_STREAMS; i++) await Promise.all([streamDirect(), streamViaGateway()]);
     const traces: Record<'direct' | 'gateway', StreamTrace[]> = { direct: [], gateway: [] };
     ctx.progress(`streams: ${STREAMS_PER_TARGET} streams of ${TOKENS_PER_STREAM} tokens at ${TOKENS_PER_SECOND} tokens/s, direct and through the gateway`);
     for (let i = 0; i < STREAMS_PER_TARGET; i++) {
       // Alternate which goes first, so neither always follows the other.
       if (i % 2 === 0) {
-        traces.direct.push(await direct());
-        traces.gateway.push(await viaGateway());
+        traces.direct.push(await streamDirect());
+        traces.gateway.push(await streamViaGateway());
       } else {
-        traces.gateway.push(await viaGateway());
-        traces.direct.push(await direct());
+        traces.gateway.push(await streamViaGateway());
+        traces.direct.push(await streamDirect());
       }
     }
     const directStats = summarize(traces.direct);
     const gatewayStats = summarize(traces.gateway);
-    // Each event's arrival after the first one: what relaying adds per event, apart from the TTFT.
-    const sinceFirst = (arrivals: number[]) => arrivals.slice(1).map((t) => t - arrivals[0]);
-    const directAfterFirst = sinceFirst(directStats.arrivalByIndexMs);
-    const added = sinceFirst(gatewayStats.arrivalByIndexMs).map((t, i) => t - directAfterFirst[i]);
-    return {
-      direct: directStats,
-      gateway: gatewayStats,
-      addedTtftMs: gatewayStats.ttftP50Ms - directStats.ttftP50Ms,
-      addedPerEventMs: median(added),
-    };
+    return { direct: directStats, gateway: gatewayStats, addedTtftMs: gatewayStats.ttftP50Ms - directStats.ttftP50Ms };
   });
 }
 
@@ -96,6 +83,5 @@ function summarize(traces: StreamTrace[]): StreamStats {
     gapP99Ms: percentile(gaps, 99),
     events: traces.reduce((n, t) => n + t.eventTimes.length, 0),
     coalescedReads: traces.reduce((n, t) => n + t.reads.filter((r) => r.events > 1).length, 0),
-    arrivalByIndexMs: Array.from({ length: TOKENS_PER_STREAM }, (_, i) => median(traces.map((t) => t.eventTimes[i]))),
   };
 }

@@ -136,7 +136,8 @@ describe('up on Docker', { skip }, () => {
     service = await runUp({ config, env, stateDir });
     await service.waitHealthy(30_000);
     assert.deepEqual(await idsByDeployment(), before);
-    assert.match(service.output(), /adopt/);
+    await service.waitForOutput(/all 3 deployment\(s\) ready/);
+    assert.match(service.output(), /reconcile: adopt/);
     assert.doesNotMatch(service.output(), /reconcile: (start|replace)/);
   });
 
@@ -180,7 +181,7 @@ describe('up on Docker', { skip }, () => {
     await writeFile(config, modelsYaml({ extra: `  - name: gamma-${suffix}\n    model_id: sim/gamma\n    gpus: [3]\n    env:\n      SIM_CRASH_ON_LOAD: "1"\n` }));
     const line = await service.waitForOutput(new RegExp(`gamma-${suffix}/gpu3: \\w+ → failed[^\\n]*`), 60_000);
     assert.match(line, /out of memory/i);
-    assert.match(service.output(), /OutOfMemoryError|Shard 0 failed to start/);
+    await service.waitForOutput(/last log lines:[\s\S]*(OutOfMemoryError|Shard 0 failed to start)/, 10_000);
     const health = await fetch(`${service.url}/health`);
     assert.equal(health.status, 503);
     assert.match(await health.text(), new RegExp(`gamma-${suffix}/gpu3`));
