@@ -10,9 +10,9 @@ interface GatewayDeployment {
   phase?: string;
   upstream?: string;
   restarts?: number;
-  state_since?: string;
+  since?: string;
   runtime?: string;
-  instance_id?: string;
+  instance?: string;
 }
 
 /**
@@ -32,8 +32,8 @@ export async function status(options: { stateDir?: string }): Promise<number> {
     const container = containers.find((c) => c.key === key);
     const port = container?.hostPort ?? (live?.upstream ? new URL(live.upstream).port : '');
     const state = live ? `${live.state}${live.phase ? ` (${live.phase})` : ''}` : `${container!.status} (no gateway)`;
-    const since = live?.state_since ? Date.parse(live.state_since) : container?.createdAt;
-    return [key, container ? container.name : live?.instance_id ? `pid ${live.instance_id}` : '-', container?.gpus ?? live?.gpus.join(',') ?? '', String(port), state, since ? formatDuration(Date.now() - since) : '', String(live?.restarts ?? '')];
+    const since = live?.since ? Date.parse(live.since) : container?.createdAt;
+    return [key, container ? container.name : live?.instance ? `${live.runtime === "docker" ? "" : "pid "}${live.instance}` : '-', container?.gpus ?? live?.gpus.join(',') ?? '', String(port), state, since ? formatDuration(Date.now() - since) : '', String(live?.restarts ?? '')];
   });
   console.log(renderTable(['DEPLOYMENT', 'CONTAINER', 'GPU', 'HOST PORT', 'STATE', 'UPTIME', 'RESTARTS'], rows));
   return 0;
