@@ -39,16 +39,17 @@ if (!(Number.isInteger(loadSeconds) && loadSeconds >= 1 && Number.isInteger(roun
   process.exit(2);
 }
 
+const workDir = await mkdtemp(join(tmpdir(), 'tgi-fleet-bench-'));
 process.on('exit', killLeftoverChildren);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, async () => {
     console.error(`\n${signal}: stopping everything the bench started`);
     await cleanupEverything();
+    await rm(workDir, { recursive: true, force: true });
     process.exit(130);
   });
 }
 
-const workDir = await mkdtemp(join(tmpdir(), 'tgi-fleet-bench-'));
 const ctx: BenchContext = { workDir, loadSeconds, rounds, progress: (message) => console.error(`[bench] ${message}`) };
 const startedAt = new Date();
 const loadAverageAtStart = loadavg()[0];

@@ -118,7 +118,7 @@ function streamsSection(s: StreamsResult): string[] {
   return [
     `### Streams: /generate_stream at ${TOKENS_PER_SECOND} tokens/s (an event every ${(1000 / TOKENS_PER_SECOND).toFixed(0)} ms)`,
     '',
-    'Raw-socket client, one stream at a time, direct and gateway alternating. "Gap" is the time between consecutive events.',
+    'Raw-socket client, one stream at a time, direct and gateway alternating, after warming the gateway up with unpaced streams. "Gap" is the time between consecutive events.',
     '',
     '| Path | Streams | TTFT p50 | TTFT p99 | Gap p50 | Gap p99 | Reads with > 1 event |',
     '|---|---|---|---|---|---|---|',

@@ -183,3 +183,9 @@ export async function eventually(predicate: () => boolean | Promise<boolean>, wh
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** How many generations a simulator is running right now (its tgi_batch_current_size gauge). */
+export async function simBatchSize(sim: { url: string }): Promise<number> {
+  const text = await (await fetch(`${sim.url}/metrics`)).text();
+  return Number(/^tgi_batch_current_size (\d+)/m.exec(text)?.[1]);
+}

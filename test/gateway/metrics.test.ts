@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startSim, type SimProcess } from '../helpers/sim.ts';
+import { http, startGateway, type GatewayFixture } from './fixture.ts';
+
+describe('gateway /metrics', () => {
+  let sim: SimProcess;
+  let gw: GatewayFixture;
+
+  before(async () => {
+    sim = await startSim();
+    gw = await startGateway({
+      deployments: [
+        { model: 'hermes', gpuLabel: 'gpu0', upstream: sim.upstream },
+        { model: 'hermes', gpuLabel: 'gpu1', upstream: sim.upstream, ready: false },
+        { model: 'big', gpuLabel: 'gpu2-3', upstream: sim.upstream },
+      ],
+      gpus: [
+        { index: 0, uuid: 'GPU-0', name: 'NVIDIA H100 80GB HBM3', memoryTotalMiB: 81559, memoryUsedMiB: 512, utilizationPercent: 25 },
+        { index: 1, uuid: 'GPU-1', name: 'NVIDIA H100 80GB HBM3', memoryTotalMiB: 81559, memoryUsedMiB: 0, utilizationPercent: 0 },
+      ],
+    });
+  });
+  after(async () => {
+    await gw?.close();
+    await sim?.stop();
+  });
+
+  const scrape = async () => (await http(`${gw.url}/metrics`, { token: gw.token })).text;
+  const value = (text: string, series: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+
+  test('every documented series is exposed, in Prometheus text format', async () => {
+    const res = await http(`${gw.url}/metrics`, { token: gw.token });
+    assert.match(String(res.headers['content-type']), /^text\/plain; version=0\.0\.4/);
+    for (const name of [
+      'gateway_requests_total',
+      'gateway_request_duration_seconds',
+      'gateway_time_to_first_token_seconds',
+      'gateway_generated_tokens_total',
+      'gateway_requests_in_flight',
+      'gateway_rate_limited_total',
+      'gateway_auth_failures_total',
+      'deployment_ready',
+      'deployment_restarts_total',
+      'gpu_memory_used_bytes',
+      'gpu_memory_total_bytes',
+      'gpu_utilization_ratio',
+      'process_cpu_seconds_total',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
+      assert.match(res.text, new RegExp(`^# TYPE ${name} `, 'm'), name);
+    }
+  });
+
+  test('fleet series come from the table and the GPU inventory at scrape time', async () => {
+    gw.deployment('hermes/gpu0').restarts = 2;
+    const text = await scrape();
+    assert.equal(value(text, 'deployment_ready{model="hermes",gpu="gpu0"}'), 1);
+    assert.equal(value(text, 'deployment_ready{model="hermes",gpu="gpu1"}'), 0);
+    assert.equal(value(text, 'deployment_ready{model="big",gpu="gpu2-3"}'), 1);
+    assert.equal(value(text, 'deployment_restarts_total{model="hermes",gpu="gpu0"}'), 2);
+    assert.equal(value(text, 'gateway_requests_in_flight{model="hermes",gpu="gpu0"}'), 0);
+    assert.equal(value(text, 'gpu_memory_used_bytes{gpu="gpu0"}'), 512 * 1024 * 1024);
+    assert.equal(value(text, 'gpu_memory_total_bytes{gpu="gpu1"}'), 81559 * 1024 * 1024);
+    assert.equal(value(text, 'gpu_utilization_ratio{gpu="gpu0"}'), 0.25);
+  });
+
+  test('request series count what went through', async () => {
+    const before = await scrape();
+    const requests = (status: number, text: string) => value(text, `gateway_requests_total{model="hermes",gpu="gpu0",status="${status}"}`) ?? 0;
+    const tokens = (text: string) => value(text, 'gateway_generated_tokens_total{model="hermes",gpu="gpu0"}') ?? 0;
+    const durations = (text: string) => value(text, 'gateway_request_duration_seconds_count{model="hermes",gpu="gpu0"}') ?? 0;
+
+    for (let i = 0; i < 3; i++) {
+      const res = await http(`${gw.url}/hermes/gpu0/generate`, { token: gw.token, body: { inputs: 'Hello', parameters: { max_new_tokens: 7 } } });
+      assert.equal(res.status, 200);
+    }
+    const invalid = await http(`${gw.url}/hermes/gpu0/generate`, { token: gw.token, body: { inputs: 'Hello', parameters: { max_new_tokens: 100_000 } } });
+    assert.equal(invalid.status, 422);
+    const notReady = await http(`${gw.url}/hermes/gpu1/generate`, { token: gw.token, body: { inputs: 'Hello' } });
+    assert.equal(notReady.status, 503);
+
+    const after = await scrape();
+    assert.equal(requests(200, after) - requests(200, before), 3);
+    assert.equal(requests(422, after) - requests(422, before), 1);
+    assert.equal(value(after, 'gateway_requests_total{model="hermes",gpu="gpu1",status="503"}'), 1);
+    assert.equal(tokens(after) - tokens(before), 21, 'from x-generated-tokens');
+    assert.equal(durations(after) - durations(before), 4);
+  });
+});

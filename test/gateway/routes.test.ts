@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { startSim, type SimProcess } from '../helpers/sim.ts';
+import { eventually, gatewayErrorMessage, http, startGateway, type GatewayFixture } from './fixture.ts';
+import { dataEvents } from './sse.ts';
+
+// Routing through a real gateway to real simulators: deployment routes, the balanced route, the root
+// OpenAI routes, and the gateway's own /info, /health and 404s.
+
+describe('gateway routes', () => {
+  let simA: SimProcess;
+  let simB: SimProcess;
+  let gw: GatewayFixture;
+
+  before(async () => {
+    [simA, simB] = await Promise.all([startSim({ modelId: 'sim/replica-a' }), startSim({ modelId: 'sim/replica-b' })]);
+    gw = await startGateway({
+      deployments: [
+        { model: 'hermes', gpuLabel: 'gpu0', upstream: simA.upstream, modelId: 'NousResearch/Hermes-2-Pro-Llama-3-8B' },
+        { model: 'hermes', gpuLabel: 'gpu1', upstream: simB.upstream, modelId: 'NousResearch/Hermes-2-Pro-Llama-3-8B' },
+      ],
+    });
+  });
+  after(async () => {
+    await gw?.close();
+    await Promise.all([simA?.stop(), simB?.stop()]);
+  });
+
+  const post = (path: string, body: unknown) => http(gw.url + path, { token: gw.token, body });
+  const get = (path: string) => http(gw.url + path, { token: gw.token });
+  /** Which simulator answered, by the model id its own /info reports. */
+  const answeredBy = async (path: string) => (await get(path)).json().model_id as string;
+
+  test('/generate without stream answers the JSON object of the API document', async () => {
+    const res = await post('/hermes/gpu0/generate', { inputs: 'What are three key benefits of renewable energy?', parameters: { max_new_tokens: 12, details: true, seed: 42 }, stream: false });
+    assert.equal(res.status, 200);
+    assert.match(String(res.headers['content-type']), /application\/json/);
+    const body = res.json();
+    assert.equal(typeof body.generated_text, 'string');
+    assert.equal(body.details.generated_tokens, 12);
+    assert.equal(body.details.finish_reason, 'length');
+    assert.equal(res.headers['x-generated-tokens'], '12', 'TGI timing headers pass through');
+  });
+
+  test('/generate with "stream": true answers server-sent events from TGI /generate_stream', async () => {
+    const res = await post('/hermes/gpu0/generate', { inputs: 'My name is Olivier and I', parameters: { max_new_tokens: 5, details: true }, stream: true });
+    assert.equal(res.status, 200);
+    assert.match(String(res.headers['content-type']), /text\/event-stream/);
+    assert.equal(res.headers['x-accel-buffering'], 'no');
+    const events = dataEvents(res.text).map((e) => JSON.parse(e));
+    assert.equal(events.length, 5);
+    for (const e of events) assert.equal(typeof e.token.text, 'string');
+    assert.equal(typeof events.at(-1).generated_text, 'string');
+    assert.equal(events[0].generated_text, null);
+  });
+
+  test('every TGI route a deployment serves is passed through', async () => {
+    const stream = await post('/hermes/gpu0/generate_stream', { inputs: 'Hello', parameters: { max_new_tokens: 3 } });
+    assert.equal(dataEvents(stream.text).length, 3);
+    const chat = await post('/hermes/gpu0/v1/chat/completions', { model: 'tgi', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 4 });
+    assert.equal(chat.json().object, 'chat.completion');
+    const completions = await post('/hermes/gpu0/v1/completions', { model: 'tgi', prompt: 'Hello', max_tokens: 4 });
+    assert.equal(completions.status, 200);
+    assert.equal(typeof completions.json().choices[0].text, 'string');
+    const tokenize = await post('/hermes/gpu0/tokenize', { inputs: 'Hello world' });
+    assert.ok(Array.isArray(tokenize.json()));
+    assert.equal((await get('/hermes/gpu0/info')).json().model_id, 'sim/replica-a');
+    assert.equal((await get('/hermes/gpu1/info')).json().model_id, 'sim/replica-b');
+    assert.equal((await get('/hermes/gpu0/health')).status, 200);
+    assert.equal((await get('/hermes/gpu0/v1/models')).json().object, 'list');
+    assert.match((await get('/hermes/gpu0/metrics')).text, /^tgi_request_count/m);
+  });
+
+  test('the query string is passed upstream', async () => {
+    const res = await get('/hermes/gpu0/info?verbose=1');
+    assert.equal(res.status, 200);
+    assert.equal(res.json().model_id, 'sim/replica-a');
+  });
+
+  test('the balanced route sends each request to the replica with the fewest in flight', async () => {
+    const gpu0 = gw.deployment('hermes/gpu0');
+    // A request whose body never finishes keeps one exchange in flight on gpu0.
+    const held = request(`${gw.url}/hermes/gpu0/generate`, { method: 'POST', headers: { authorization: `Bearer ${gw.token}`, 'content-type': 'application/json', 'content-length': '1000' } });
+    held.on('error', () => {});
+    held.write('{"inputs": "');
+    await eventually(() => gpu0.inFlight === 1, 'gpu0 to have one request in flight');
+    for (let i = 0; i < 4; i++) assert.equal(await answeredBy('/hermes/info'), 'sim/replica-b');
+    held.destroy();
+    await eventually(() => gpu0.inFlight === 0, 'the abandoned request to leave gpu0');
+    const both = new Set<string>();
+    for (let i = 0; i < 4; i++) both.add(await answeredBy('/hermes/info'));
+    assert.deepEqual([...both].sort(), ['sim/replica-a', 'sim/replica-b'], 'idle replicas take turns');
+  });
+
+  test('the balanced route skips replicas that are not ready, and says which are not when none is', async () => {
+    const gpu1 = gw.deployment('hermes/gpu1');
+    const gpu0 = gw.deployment('hermes/gpu0');
+    gpu1.transition('down');
+    try {
+      for (let i = 0; i < 3; i++) assert.equal(await answeredBy('/hermes/info'), 'sim/replica-a');
+      gpu0.transition('down');
+      const res = await get('/hermes/info');
+      const message = gatewayErrorMessage(res, 503);
+      assert.match(message, /gpu0 is down/);
+      assert.match(message, /gpu1 is down/);
+      assert.ok(Number(res.headers['retry-after']) > 0);
+    } finally {
+      gpu0.tryTransition('ready');
+      gpu1.tryTransition('ready');
+    }
+  });
+
+  test('root /v1/chat/completions and /v1/completions route by the body\'s model', async () => {
+    const chat = (model: string) => post('/v1/chat/completions', { model, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 3 });
+    assert.equal((await chat('hermes')).json().object, 'chat.completion');
+    const before = gw.records.length;
+    assert.equal((await chat('hermes/gpu1')).status, 200);
+    assert.equal(gw.records.at(-1)?.key, 'hermes/gpu1');
+    assert.equal((await chat('NousResearch/Hermes-2-Pro-Llama-3-8B')).status, 200, 'the Hugging Face model id names the model too');
+    assert.equal(gw.records.length, before + 2);
+    const completions = await post('/v1/completions', { model: 'hermes/gpu0', prompt: 'Hello', max_tokens: 3 });
+    assert.equal(completions.status, 200);
+    assert.equal(gw.records.at(-1)?.key, 'hermes/gpu0');
+
+    const unknown = await chat('gpt-4');
+    assert.match(gatewayErrorMessage(unknown, 404), /unknown model "gpt-4"; valid models: hermes/);
+    const missing = await post('/v1/chat/completions', { messages: [{ role: 'user', content: 'Hi' }] });
+    assert.match(gatewayErrorMessage(missing, 400), /needs "model"/);
+  });
+
+  test('root GET /v1/models lists the models in the OpenAI list shape', async () => {
+    const list = (await get('/v1/models')).json();
+    assert.equal(list.object, 'list');
+    assert.deepEqual(list.data.map((m: { id: string }) => m.id), ['hermes']);
+    const [hermes] = list.data;
+    assert.equal(hermes.object, 'model');
+    assert.equal(typeof hermes.created, 'number');
+    assert.deepEqual(hermes.replicas.map((r: { id: string }) => r.id), ['hermes/gpu0', 'hermes/gpu1']);
+  });
+
+  test('GET /info lists every deployment with its route, GPUs, state, upstream and TGI /info', async () => {
+    gw.deployment('hermes/gpu0').tgiInfo = { model_id: 'sim/replica-a', max_total_tokens: 4096 };
+    const info = (await get('/info')).json();
+    assert.equal(info.deployments.length, 2);
+    const [gpu0, gpu1] = info.deployments;
+    assert.deepEqual(
+      { route: gpu0.route, model: gpu0.model, model_id: gpu0.model_id, gpus: gpu0.gpus, state: gpu0.state, upstream: gpu0.upstream, restarts: gpu0.restarts },
+      { route: '/hermes/gpu0', model: 'hermes', model_id: 'NousResearch/Hermes-2-Pro-Llama-3-8B', gpus: [0], state: 'ready', upstream: simA.url, restarts: 0 },
+    );
+    assert.deepEqual(gpu0.tgi_info, { model_id: 'sim/replica-a', max_total_tokens: 4096 });
+    assert.equal(gpu1.route, '/hermes/gpu1');
+    assert.equal(gpu1.upstream, simB.url);
+    assert.ok('phase' in gpu1 && 'tgi_info' in gpu1);
+  });
+
+  test('GET /health needs no token: 200 when every deployment is ready, else 503 naming the others', async () => {
+    const healthy = await http(`${gw.url}/health`);
+    assert.equal(healthy.status, 200);
+    assert.deepEqual(healthy.json(), { status: 'healthy' });
+    const gpu1 = gw.deployment('hermes/gpu1');
+    gpu1.transition('loading');
+    gpu1.setPhase('warming up');
+    try {
+      const unhealthy = await http(`${gw.url}/health`);
+      assert.equal(unhealthy.status, 503);
+      assert.deepEqual(unhealthy.json(), { status: 'unhealthy', not_ready: [{ route: '/hermes/gpu1', state: 'loading', phase: 'warming up' }] });
+    } finally {
+      gpu1.transition('ready');
+    }
+  });
+
+  test('unknown models, GPUs and endpoints are 404s that list what exists', async () => {
+    const model = gatewayErrorMessage(await post('/llama/gpu0/generate', { inputs: 'x' }), 404);
+    assert.match(model, /\/hermes\/gpu0/);
+    assert.match(model, /\/hermes\/gpu1/);
+    const gpu = gatewayErrorMessage(await post('/hermes/gpu7/generate', { inputs: 'x' }), 404);
+    assert.match(gpu, /hermes has no replica on gpu7/);
+    assert.match(gpu, /\/hermes\/gpu0, .*\/hermes\/gpu1/);
+    const endpoint = gatewayErrorMessage(await get('/hermes/gpu0/docs'), 404);
+    assert.match(endpoint, /\/hermes\/gpu0\/docs is not a route/);
+    assert.match(endpoint, /\/generate, \/generate_stream/);
+  });
+});
