@@ -33,8 +33,15 @@ export interface ForwardRequest {
   done: (status: number) => void;
 }
 
+/**
+ * Idle upstream connections are closed after this long, or sooner when the server announces a shorter
+ * keep-alive (node then closes them a second early), so a request is never sent on a connection the
+ * server is closing at the same moment.
+ */
+const IDLE_UPSTREAM_SOCKET_MS = 60_000;
+
 export class UpstreamProxy {
-  readonly agent = new Agent({ keepAlive: true, maxFreeSockets: 1024, scheduling: 'lifo', noDelay: true } as ConstructorParameters<typeof Agent>[0]);
+  readonly agent = new Agent({ keepAlive: true, maxFreeSockets: 1024, scheduling: 'lifo', timeout: IDLE_UPSTREAM_SOCKET_MS, noDelay: true } as ConstructorParameters<typeof Agent>[0]);
 
   forward(f: ForwardRequest): void {
     const { req, res, exchange } = f;

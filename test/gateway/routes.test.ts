@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startSim, type SimProcess } from '../helpers/sim.ts';
 import { eventually, gatewayErrorMessage, http, startGateway, type GatewayFixture } from './fixture.ts';
@@ -27,7 +28,7 @@ describe('gateway routes', () => {
     await Promise.all([simA?.stop(), simB?.stop()]);
   });
 
-  const post = (path: string, body: unknown) => http(gw.url + path, { token: gw.token, body });
+  const post = (path: string, body: object) => http(gw.url + path, { token: gw.token, body });
   const get = (path: string) => http(gw.url + path, { token: gw.token });
   /** Which simulator answered, by the model id its own /info reports. */
   const answeredBy = async (path: string) => (await get(path)).json().model_id as string;
@@ -167,6 +168,20 @@ describe('gateway routes', () => {
       assert.deepEqual(unhealthy.json(), { status: 'unhealthy', not_ready: [{ route: '/hermes/gpu1', state: 'loading', phase: 'warming up' }] });
     } finally {
       gpu1.transition('ready');
+    }
+  });
+
+  test('the Express app on its own serves the same deployment routes, behind the same auth', async () => {
+    const server = createServer(gw.gateway.app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      assert.equal((await http(`${url}/hermes/gpu0/info`)).status, 401);
+      assert.equal((await http(`${url}/hermes/gpu1/info`, { token: gw.token })).json().model_id, 'sim/replica-b');
+      assert.equal((await http(`${url}/hermes/gpu0/generate`, { token: gw.token, body: { inputs: 'Hi', parameters: { max_new_tokens: 2 } } })).status, 200);
+      gatewayErrorMessage(await http(`${url}/hermes/gpu9/info`, { token: gw.token }), 404);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 
