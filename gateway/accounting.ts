@@ -104,8 +104,4 @@ export class Accounting {
       });
     });
   }
-
-  get openExchanges(): number {
-    return this.open;
-  }
 }

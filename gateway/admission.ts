@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { Deployment } from '../orchestrator/deployment/deployment.ts';
+import { log } from '../orchestrator/log.ts';
 import { GatewayError } from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { TokenBuckets } from './token-bucket.ts';
@@ -72,11 +73,6 @@ export class Admission {
     }
   }
 
-  /** Clients holding a bucket for `d` (for tests and the bench: memory must stay bounded). */
-  trackedClients(d: Deployment): number {
-    return this.buckets.get(d)?.size ?? 0;
-  }
-
   private bucketsOf(d: Deployment): TokenBuckets {
     let buckets = this.buckets.get(d);
     if (!buckets) this.buckets.set(d, (buckets = new TokenBuckets()));
@@ -109,6 +105,7 @@ export class Admission {
         ? `${d.key}: clients are being rate limited (${limits.requestsPerSecond} requests/s per client, burst ${limits.burst})`
         : `${d.key}: at its concurrency cap of ${limits.maxConcurrentRequests} requests in flight; more get 429`;
     const notice: GatewayNotice = { kind: 'rate_limited', message, at: Date.now() };
+    log.info({ deployment: d.key, reason }, message);
     this.events.emit('notice', notice);
   }
 }

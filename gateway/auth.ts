@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { log } from '../orchestrator/log.ts';
 import type { Accounting } from './accounting.ts';
 import { AuthLockout } from './auth-lockout.ts';
 import { GatewayError, sendError } from './errors.ts';
@@ -58,6 +59,7 @@ export class Authenticator {
     if (this.lockout.recordFailure(address, now)) {
       const { failures, windowMs, lockoutMs } = this.options.settings().authLockout;
       const notice: GatewayNotice = { kind: 'auth_lockout', message: `${address} locked out for ${Math.round(lockoutMs / 1000)} s after ${failures} wrong tokens within ${Math.round(windowMs / 1000)} s`, at: now };
+      log.warn({ address }, `gateway: ${notice.message}`);
       this.options.events.emit('notice', notice);
     }
     return new GatewayError(401, 'wrong bearer token: `npm run token` prints the valid one', { 'www-authenticate': 'Bearer error="invalid_token"' });

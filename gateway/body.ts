@@ -11,7 +11,7 @@ export interface JsonBody {
 }
 
 export function tooLargeError(maxBytes: number): GatewayError {
-  return new GatewayError(413, `the request body is larger than ${maxBytes} bytes (gateway.max_body_bytes); send a smaller body, e.g. a smaller image`, { connection: 'close' });
+  return new GatewayError(413, `the request body is larger than ${maxBytes} bytes (gateway.max_body_size in models.yaml); send a smaller body, e.g. a smaller image`, { connection: 'close' });
 }
 
 /** 413 when the declared Content-Length is over the limit. */
@@ -20,21 +20,19 @@ export function bodyTooLarge(req: IncomingMessage, maxBytes: number): GatewayErr
   return declared !== undefined && Number(declared) > maxBytes ? tooLargeError(maxBytes) : undefined;
 }
 
-export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const tooLarge = bodyTooLarge(req, maxBytes);
   if (tooLarge) return Promise.reject(tooLarge);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (chunk: Buffer) => {
+    req.on('data', (chunk: Buffer) => {
+      if (size > maxBytes) return;
       size += chunk.length;
-      if (size > maxBytes) {
-        req.off('data', onData);
-        req.pause();
-        reject(tooLargeError(maxBytes));
-      } else chunks.push(chunk);
-    };
-    req.on('data', onData);
+      if (size <= maxBytes) return void chunks.push(chunk);
+      req.pause();
+      reject(tooLargeError(maxBytes));
+    });
     req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
     req.once('error', () => reject(new GatewayError(400, 'the request body could not be read: the connection failed')));
     req.once('close', () => {

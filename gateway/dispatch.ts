@@ -60,7 +60,7 @@ export class Dispatcher {
       return this.refuseAdmitted(res, exchange, error);
     }
     if (res.destroyed) return accounting.end(exchange, CLIENT_CLOSED_REQUEST);
-    this.deps.proxy.forward({ req, res, exchange, upstreamPath, dialect: dialectOf(route.endpoint), body: payload, maxBodyBytes, done: (status) => accounting.end(exchange, status) });
+    this.deps.proxy.forward({ req, res, exchange, upstreamPath, dialect: dialectOf(route.endpoint), body: payload, maxBodyBytes });
   }
 
   /** A request admitted to a deployment and then answered by the gateway itself (bad body). */

@@ -48,7 +48,7 @@ export function sendError(res: ServerResponse, error: GatewayError): void {
   res.end(body);
 }
 
-/** Any error as a response: GatewayErrors as they are, Express's own (bad JSON, too large) mapped, the rest a 500. */
+/** Any error as a response: GatewayErrors as they are, 4xx errors Express raises (e.g. an undecodable path) with their status, the rest a 500. */
 export function sendAnyError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
   if (error instanceof GatewayError) return sendError(res, error);
   const status = (error as { status?: unknown })?.status;

@@ -1,5 +1,6 @@
 import express from 'express';
 import type { DeploymentTable } from '../orchestrator/deployment/table.ts';
+import type { Accounting } from './accounting.ts';
 import { readJsonBody } from './body.ts';
 import type { Dispatcher } from './dispatch.ts';
 import { GatewayError } from './errors.ts';
@@ -10,7 +11,7 @@ import type { GatewayOptions } from './types.ts';
 // reaches every model, chosen by the body's `model` — a model name (balanced over its replicas),
 // "<model>/<gpuLabel>" (one replica) or the Hugging Face model id.
 
-export function openAIRootRouter(options: Pick<GatewayOptions, 'table' | 'settings'>, routes: RouteIndex, dispatcher: Dispatcher): express.Router {
+export function openAIRootRouter(options: Pick<GatewayOptions, 'table' | 'settings'>, routes: RouteIndex, dispatcher: Dispatcher, accounting: Accounting): express.Router {
   const router = express.Router();
   for (const endpoint of ['/chat/completions', '/completions']) {
     router.post(endpoint, async (req, res, next) => {
@@ -20,7 +21,10 @@ export function openAIRootRouter(options: Pick<GatewayOptions, 'table' | 'settin
         const valid = () => routes.modelNames().join(', ');
         if (typeof name !== 'string' || name === '') throw new GatewayError(400, `the body needs "model": one of ${valid()} (or <model>/gpu<N> for one replica)`);
         const target = routes.resolveModelField(name);
-        if (!target) throw new GatewayError(404, `unknown model "${name}"; valid models: ${valid()} (or <model>/gpu<N> for one replica)`);
+        if (!target) {
+          accounting.refuse({ model: '', status: 404, refusedBy: 'not_found' });
+          throw new GatewayError(404, `unknown model "${name}"; valid models: ${valid()} (or <model>/gpu<N> for one replica)`);
+        }
         await dispatcher.serve(req, res, { ...target, endpoint: `/v1${endpoint}`, upstreamPath: `/v1${req.url}` }, body);
       } catch (error) {
         next(error);

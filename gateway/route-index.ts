@@ -35,6 +35,16 @@ export interface RouteMatch extends Target {
   upstreamPath: string;
 }
 
+/** A 404 for a URL under a known model (unknown GPU label or endpoint). */
+export class RouteNotFound extends GatewayError {
+  constructor(
+    readonly model: string,
+    message: string,
+  ) {
+    super(404, message);
+  }
+}
+
 export class RouteIndex {
   private readonly models = new Map<string, Map<string, Deployment>>();
   private readonly onAdded = (d: Deployment) => this.add(d);
@@ -53,9 +63,9 @@ export class RouteIndex {
 
   /**
    * undefined when the URL's first segment is no model (the request is not for a deployment);
-   * a 404 GatewayError when it is one but the GPU label or the endpoint is unknown.
+   * RouteNotFound when it is one but the GPU label or the endpoint is unknown.
    */
-  resolve(url: string): RouteMatch | GatewayError | undefined {
+  resolve(url: string): RouteMatch | RouteNotFound | undefined {
     const modelEnd = segmentEnd(url, 1);
     const model = url.slice(1, modelEnd);
     const replicas = this.models.get(model);
@@ -68,13 +78,13 @@ export class RouteIndex {
       const label = url.slice(modelEnd + 1, labelEnd);
       deployment = replicas.get(label);
       if (deployment) rest = labelEnd;
-      else if (GPU_LABEL.test(label)) return new GatewayError(404, `${model} has no replica on ${label}. Valid routes: ${this.validRoutes().join(', ')}`);
+      else if (GPU_LABEL.test(label)) return new RouteNotFound(model, `${model} has no replica on ${label}. Valid routes: ${this.validRoutes().join(', ')}`);
     }
     const queryAt = url.indexOf('?', rest);
     const endpoint = queryAt < 0 ? url.slice(rest) : url.slice(rest, queryAt);
     if (!DEPLOYMENT_ENDPOINTS.has(endpoint)) {
       const base = deployment ? `/${deployment.key}` : `/${model}`;
-      return new GatewayError(404, `${base}${endpoint} is not a route. ${base} serves ${[...DEPLOYMENT_ENDPOINTS].join(', ')}`);
+      return new RouteNotFound(model, `${base}${endpoint} is not a route. ${base} serves ${[...DEPLOYMENT_ENDPOINTS].join(', ')}`);
     }
     return { model, deployment, endpoint, upstreamPath: url.slice(rest) };
   }

@@ -54,7 +54,7 @@ function checkImage(base64: string, index: number): ImageFormat {
     throw new GatewayError(400, `${which} looks like a ${format.toUpperCase()} file but its dimensions cannot be read (truncated or corrupt); send the whole file`);
   }
   if (size.width > MAX_IMAGE_SIDE || size.height > MAX_IMAGE_SIDE) {
-    throw new GatewayError(400, `${which} is a ${size.width}x${size.height} ${format.toUpperCase()}; the largest accepted is ${MAX_IMAGE_SIDE}x${MAX_IMAGE_SIDE}: scale it down first (512x512 is recommended)`);
+    throw new GatewayError(400, `${which} is ${size.width}x${size.height} pixels (${format.toUpperCase()}); the largest accepted is ${MAX_IMAGE_SIDE}x${MAX_IMAGE_SIDE}: scale it down first (512x512 is recommended)`);
   }
   return format;
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Upstream } from '../../orchestrator/deployment/deployment.ts';
-import { stopChild, type CleanupScope } from './cleanup.ts';
+import type { CleanupScope } from './cleanup.ts';
 
 // The gateway under test runs in its own process (gateway-process.ts), so its CPU and RSS are its own
 // and the bench's clients do not share its event loop. This is the parent's side of that process.
@@ -53,14 +53,13 @@ export async function startGateway(deployments: BenchDeployment[], workDir: stri
   const keep = (d: Buffer) => (output = (output + d).slice(-20_000));
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  // A graceful exit first: V8 writes the CPU profile only then.
-  scope.add('gateway process', async () => {
-    if (child.connected && child.exitCode === null) {
-      const exited = once(child, 'exit');
-      child.send({ type: 'exit' } satisfies ToGateway);
-      await Promise.race([exited, sleep(GRACEFUL_EXIT_MS)]);
-    }
-    await stopChild(child, 3000);
+  scope.child('gateway process', child);
+  // Runs before the line above (cleanup goes in reverse): a graceful exit, as V8 writes the CPU profile only then.
+  scope.add('gateway process exit', async () => {
+    if (!child.connected || child.exitCode !== null) return;
+    const exited = once(child, 'exit');
+    child.send({ type: 'exit' } satisfies ToGateway);
+    await Promise.race([exited, sleep(GRACEFUL_EXIT_MS)]);
   });
 
   const port = await new Promise<number>((resolve, reject) => {

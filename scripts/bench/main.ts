@@ -41,8 +41,11 @@ if (!(Number.isInteger(loadSeconds) && loadSeconds >= 1 && Number.isInteger(roun
 
 const workDir = await mkdtemp(join(tmpdir(), 'tgi-fleet-bench-'));
 process.on('exit', killLeftoverChildren);
+/** Set by Ctrl-C / SIGTERM: the handler tears everything down and exits; no further scenario starts. */
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, async () => {
+    interrupted = true;
     console.error(`\n${signal}: stopping everything the bench started`);
     await cleanupEverything();
     await rm(workDir, { recursive: true, force: true });
@@ -55,10 +58,11 @@ const startedAt = new Date();
 const loadAverageAtStart = loadavg()[0];
 
 async function attempt<T>(scenario: Scenario, run: (ctx: BenchContext) => Promise<T>): Promise<Outcome<T>> {
-  if (!only.includes(scenario)) return undefined;
+  if (!only.includes(scenario) || interrupted) return undefined;
   try {
     return { value: await run(ctx) };
   } catch (error) {
+    if (interrupted) return undefined;
     console.error(`[bench] ${scenario} failed: ${error instanceof Error ? error.stack ?? error.message : error}`);
     return { error: error instanceof Error ? error.message : String(error) };
   }
@@ -76,17 +80,19 @@ try {
   await rm(workDir, { recursive: true, force: true });
 }
 
-const report = renderReport(results, {
-  startedAt,
-  cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
-  cores: cpus().length,
-  node: process.version,
-  loadAverageAtStart,
-  loadAverageAtEnd: loadavg()[0],
-  loadSeconds,
-  rounds,
-});
-console.log(report);
-await writeFile(REPORT_FILE, report + '\n');
-console.error(`[bench] written to ${REPORT_FILE}`);
-process.exit(Object.values(results).some((o) => o && 'error' in o) ? 1 : 0);
+if (!interrupted) {
+  const report = renderReport(results, {
+    startedAt,
+    cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
+    cores: cpus().length,
+    node: process.version,
+    loadAverageAtStart,
+    loadAverageAtEnd: loadavg()[0],
+    loadSeconds,
+    rounds,
+  });
+  console.log(report);
+  await writeFile(REPORT_FILE, report + '\n');
+  console.error(`[bench] written to ${REPORT_FILE}`);
+  process.exit(Object.values(results).some((o) => o && 'error' in o) ? 1 : 0);
+}

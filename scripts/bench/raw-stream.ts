@@ -19,6 +19,8 @@ export interface StreamTrace {
   eventTimes: number[];
   /** Events that carried {"error": …}. */
   errorEvents: number;
+  /** The connection has closed (the stream ended, failed, or was closed by us). */
+  closed: boolean;
   /** Resolves at the first event; rejects if the stream ends or fails before one arrives. */
   firstEvent: Promise<number>;
   /** Resolves when the server closes the connection. */
@@ -45,18 +47,23 @@ export function openStream(target: Upstream, path: string, body: string, headers
 
   let startedAt = 0;
   let carry = ''; // the end of the previous read, so an event split over two reads is counted once
-  const trace: StreamTrace = {
-    reads: [],
-    eventTimes: [],
-    errorEvents: 0,
-    firstEvent: undefined as unknown as Promise<number>,
-    ended: undefined as unknown as Promise<void>,
-    close: () => socket.destroy(),
-  };
-  let gotFirst: (at: number) => void;
-  let noFirst: (error: Error) => void;
-  trace.firstEvent = new Promise<number>((resolve, reject) => ((gotFirst = resolve), (noFirst = reject)));
-  trace.firstEvent.catch(() => {}); // callers that only wait for `ended` must not see an unhandled rejection
+  let gotFirst!: (at: number) => void;
+  let noFirst!: (error: Error) => void;
+  const firstEvent = new Promise<number>((resolve, reject) => ((gotFirst = resolve), (noFirst = reject)));
+  firstEvent.catch(() => {}); // callers that only wait for `ended` must not see an unhandled rejection
+  const ended = new Promise<void>((resolve, reject) => {
+    socket.on('error', (error) => {
+      noFirst(error);
+      reject(new Error(`stream ${target.url}${path}: ${error.message}`));
+    });
+    socket.on('close', () => {
+      trace.closed = true;
+      noFirst(new Error(`stream ${target.url}${path} ended before its first event (HTTP ${trace.status ?? 'no response'})`));
+      resolve();
+    });
+  });
+  ended.catch(() => {}); // likewise for callers that hold streams open and then close them
+  const trace: StreamTrace = { reads: [], eventTimes: [], errorEvents: 0, closed: false, firstEvent, ended, close: () => socket.destroy() };
 
   socket.on('connect', () => {
     startedAt = performance.now();
@@ -74,17 +81,6 @@ export function openStream(target: Upstream, path: string, body: string, headers
     for (let i = 0; i < events; i++) trace.eventTimes.push(at);
     if (events > 0 && trace.eventTimes.length === events) gotFirst(at);
   });
-  trace.ended = new Promise<void>((resolve, reject) => {
-    socket.on('error', (error) => {
-      noFirst(error);
-      reject(new Error(`stream ${target.url}${path}: ${error.message}`));
-    });
-    socket.on('close', () => {
-      noFirst(new Error(`stream ${target.url}${path} ended before its first event (HTTP ${trace.status ?? 'no response'})`));
-      resolve();
-    });
-  });
-  trace.ended.catch(() => {}); // likewise for callers that hold streams open and then close them
   return trace;
 }
 

@@ -33,7 +33,7 @@ export function benchMemory(ctx: BenchContext): Promise<MemoryResult> {
       },
       scope,
     );
-    const gateway = await startGateway([{ model: 'bench-hold', upstream: sim.upstream }], ctx.workDir, scope);
+    const gateway = await startGateway([{ model: 'bench-hold', upstream: sim }], ctx.workDir, scope);
     const open = (maxNewTokens: number) =>
       openStream(gateway, '/bench-hold/gpu0/generate_stream', JSON.stringify({ inputs: 'Keep talking.', parameters: { max_new_tokens: maxNewTokens } }), {
         Authorization: `Bearer ${gateway.token}`,
@@ -53,7 +53,7 @@ export function benchMemory(ctx: BenchContext): Promise<MemoryResult> {
     }
     await sleep(2000); // a few events flow on every stream
     const withStreams = await gateway.memory();
-    const stillOpen = streams.filter((s) => s.status === 200 && s.eventTimes.length > 1).length;
+    const stillOpen = streams.filter((s) => s.status === 200 && !s.closed && s.eventTimes.length > 1).length;
     if (stillOpen < OPEN_STREAMS) throw new Error(`only ${stillOpen} of ${OPEN_STREAMS} streams were open and flowing when memory was read`);
 
     ctx.progress('memory: closing the streams');

@@ -40,15 +40,15 @@ export function benchStreams(ctx: BenchContext): Promise<StreamsResult> {
     const unpaced = await startBenchSim({ env: { SIM_TOKENS_PER_SECOND: '0' } }, scope);
     const gateway = await startGateway(
       [
-        { model: 'bench-stream', upstream: sim.upstream },
-        { model: 'bench-warm-up', upstream: unpaced.upstream },
+        { model: 'bench-stream', upstream: sim },
+        { model: 'bench-warm-up', upstream: unpaced },
       ],
       ctx.workDir,
       scope,
     );
     const body = JSON.stringify({ inputs: 'Tell me a story about a lighthouse.', parameters: { max_new_tokens: TOKENS_PER_STREAM } });
     const auth = { Authorization: `Bearer ${gateway.token}` };
-    const streamDirect = () => stream(sim.upstream, '/generate_stream', body, auth);
+    const streamDirect = () => stream(sim, '/generate_stream', body, auth);
     const streamViaGateway = () => stream(gateway, '/bench-stream/gpu0/generate_stream', body, auth);
 
     // A gateway in service has run its streaming path many times (V8 has optimized it): so should this one.

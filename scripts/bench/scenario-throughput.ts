@@ -1,6 +1,6 @@
 import { withCleanup } from './cleanup.ts';
 import type { BenchContext } from './context.ts';
-import { startGateway } from './gateway.ts';
+import { startGateway, type BenchGateway } from './gateway.ts';
 import { startNginx } from './nginx.ts';
 import { startBenchSim } from './simulator.ts';
 import { runWrk, type LoadResult } from './wrk.ts';
@@ -22,8 +22,8 @@ const WARM_UP_SECONDS = 1;
 export function benchThroughput(ctx: BenchContext): Promise<ThroughputResult> {
   return withCleanup(async (scope) => {
     const sim = await startBenchSim({ env: { SIM_TOKENS_PER_SECOND: '0' }, args: ['--max-concurrent-requests', '1024'] }, scope);
-    const gateway = await startGateway([{ model: 'bench-fast', upstream: sim.upstream }], ctx.workDir, scope);
-    const nginx = await startNginx(sim.upstream, ctx.workDir, scope);
+    const gateway = await startGateway([{ model: 'bench-fast', upstream: sim }], ctx.workDir, scope);
+    const nginx = await startNginx(sim, ctx.workDir, scope);
     const urls: Record<Target, string> = {
       direct: `${sim.url}/generate`,
       gateway: `${gateway.url}/bench-fast/gpu0/generate`,
@@ -34,6 +34,7 @@ export function benchThroughput(ctx: BenchContext): Promise<ThroughputResult> {
     const load = (target: Target, connections: number, durationSeconds: number) =>
       runWrk({ url: urls[target], bodies: BODIES, headers, connections, durationSeconds }, ctx.workDir, scope);
 
+    await assertAuthIsOn(urls.gateway);
     ctx.progress(`throughput: warming up (${WARM_UP_SECONDS} s per target)`);
     for (const target of TARGETS) await load(target, CONCURRENCY.high, WARM_UP_SECONDS);
 
@@ -52,8 +53,22 @@ export function benchThroughput(ctx: BenchContext): Promise<ThroughputResult> {
         }
       }
     }
+    await assertMetricsRecorded(gateway);
     return best as ThroughputResult;
   });
+}
+
+/** The measurement means something only if the gateway ran its whole hot path. */
+async function assertAuthIsOn(url: string): Promise<void> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODIES[0] });
+  await res.arrayBuffer();
+  if (res.status !== 401) throw new Error(`POST ${url} without a token got ${res.status}, not 401: the gateway under test does not check tokens`);
+}
+
+async function assertMetricsRecorded(gateway: BenchGateway): Promise<void> {
+  const text = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${gateway.token}` } })).text();
+  const counted = text.split('\n').some((line) => line.startsWith('gateway_requests_total{') && line.includes('model="bench-fast"') && Number(line.split(' ').pop()) > 0);
+  if (!counted) throw new Error(`${gateway.url}/metrics has no gateway_requests_total for bench-fast: the gateway under test did not record metrics`);
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '../../orchestrator/net.ts';
 import { startSim, type SimProcess } from '../helpers/sim.ts';
-import { eventually, gatewayErrorMessage, http, simBatchSize, startGateway, type GatewayFixture } from './fixture.ts';
+import { eventually, gatewayErrorMessage, http, makeDeployment, simBatchSize, startGateway, type GatewayFixture } from './fixture.ts';
 import { dataEvents } from './sse.ts';
 
 // The gateway's own errors (one body shape, code = status), and TGI's passed through unchanged.
@@ -46,11 +46,11 @@ describe('gateway errors', () => {
     assert.equal(gw.deployment('hermes/gpu0').inFlight, 0);
   });
 
-  test('a body over max_body_bytes is a 413, declared or streamed', async () => {
+  test('a body over max_body_size is a 413, declared or streamed', async () => {
     const big = JSON.stringify({ inputs: 'x'.repeat(MAX_BODY), model: 'hermes' });
     for (const path of ['/hermes/gpu0/generate', '/hermes/gpu0/v1/chat/completions', '/v1/chat/completions']) {
       const res = await send(path, big);
-      assert.match(gatewayErrorMessage(res, 413), /larger than 4096 bytes \(gateway\.max_body_bytes\)/, path);
+      assert.match(gatewayErrorMessage(res, 413), /larger than 4096 bytes \(gateway\.max_body_size in models\.yaml\)/, path);
       assert.equal(res.json().error.type, 'request_too_large');
     }
     for (const path of ['/hermes/gpu0/generate', '/hermes/gpu0/v1/chat/completions']) {
@@ -76,6 +76,26 @@ describe('gateway errors', () => {
     assert.equal(res.json().error.type, 'upstream_error');
     assert.equal(gw.records.at(-1)?.status, 502);
     assert.equal(gw.deployment('gone/gpu0').inFlight, 0);
+  });
+
+  test('an upstream that speaks broken HTTP is a 502, and the gateway keeps serving', async () => {
+    for (const [reply, pattern] of [
+      ['NOT HTTP\r\n\r\n', /failed: HPE_INVALID_CONSTANT; its answer is not valid HTTP/],
+      ['HTTP/1.1 000 Zero\r\nContent-Length: 2\r\n\r\nok', /answered with a header the gateway cannot relay: Invalid status code: 0/],
+    ] as const) {
+      const upstream = createNetServer((socket) => socket.once('data', () => socket.end(reply)));
+      await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+      const port = (upstream.address() as AddressInfo).port;
+      const d = makeDeployment({ model: 'broken', upstream: { host: '127.0.0.1', port, url: `http://127.0.0.1:${port}` } });
+      gw.table.add(d);
+      try {
+        assert.match(gatewayErrorMessage(await http(`${gw.url}/broken/gpu0/info`, { token: gw.token }), 502), pattern);
+      } finally {
+        gw.table.remove(d);
+        upstream.close();
+      }
+    }
+    assert.equal((await send('/hermes/gpu0/generate', { inputs: 'still here' })).status, 200);
   });
 
   test('an upstream that does not answer within request_timeout is a 504, and the upstream request is cancelled', async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeploymentSpec, GatewaySettings, GpuInfo, Limits } from '../../orchestrator/config/types.ts';
 import { Deployment, type Upstream } from '../../orchestrator/deployment/deployment.ts';
+import { log } from '../../orchestrator/log.ts';
 import { DeploymentTable } from '../../orchestrator/deployment/table.ts';
 import { TokenStore } from '../../orchestrator/token.ts';
 import { createGateway, type Gateway } from '../../gateway/server.ts';
@@ -12,6 +13,9 @@ import type { GatewayNotice, RequestRecord } from '../../gateway/types.ts';
 
 // A real gateway on an ephemeral port over a real DeploymentTable, for the gateway's tests. Deployments
 // point at simulators (or any upstream) the test started; their state is set through the state machine.
+
+// State changes log at info on every fixture; tests show warnings and errors unless LOG_LEVEL says otherwise.
+log.level = process.env.LOG_LEVEL ?? 'warn';
 
 export const DEFAULT_LIMITS: Limits = { requestsPerSecond: 1000, burst: 1000, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 };
 

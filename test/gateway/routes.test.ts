@@ -191,6 +191,8 @@ describe('gateway routes', () => {
     assert.match(model, /\/hermes\/gpu1/);
     const gpu = gatewayErrorMessage(await post('/hermes/gpu7/generate', { inputs: 'x' }), 404);
     assert.match(gpu, /hermes has no replica on gpu7/);
+    const record = gw.records.at(-1);
+    assert.deepEqual({ key: record?.key, model: record?.model, status: record?.status, refusedBy: record?.refusedBy }, { key: undefined, model: 'hermes', status: 404, refusedBy: 'not_found' });
     assert.match(gpu, /\/hermes\/gpu0, .*\/hermes\/gpu1/);
     const endpoint = gatewayErrorMessage(await get('/hermes/gpu0/docs'), 404);
     assert.match(endpoint, /\/hermes\/gpu0\/docs is not a route/);

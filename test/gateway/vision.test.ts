@@ -34,8 +34,8 @@ describe('vision input translation (unit)', () => {
       );
     reject(`<image>${b64(gif(10, 10))}</image>`, /image 1 is a GIF image; only JPEG, PNG and WebP images are accepted/);
     reject(`<image>${b64(Buffer.from('just some text, not an image'))}</image>`, /image 1 is not an image \(its first bytes match no known image format\)/);
-    reject(`<image>${b64(png(10, 10))}</image><image>${b64(png(1025, 10))}</image>`, /image 2 is a 1025x10 PNG; the largest accepted is 1024x1024/);
-    reject(`<image>${b64(webp(800, 2000))}</image>`, /image 1 is a 800x2000 WEBP/);
+    reject(`<image>${b64(png(10, 10))}</image><image>${b64(png(1025, 10))}</image>`, /image 2 is 1025x10 pixels \(PNG\); the largest accepted is 1024x1024/);
+    reject(`<image>${b64(webp(800, 2000))}</image>`, /image 1 is 800x2000 pixels \(WEBP\)/);
     reject(`<image>${b64(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00]))}</image>`, /looks like a JPEG file but its dimensions cannot be read/);
     reject('<image>not*base64!</image>', /image 1 is not valid base64/);
     reject('<image></image>', /image 1 is empty/);
@@ -83,7 +83,7 @@ describe('vision through the gateway', () => {
 
   test('a rejected image is a 400 in the gateway error body, and nothing reaches the model', async () => {
     const res = await generate('llava/gpu0', `<image>${b64(png(2048, 2048))}</image>\nToo big`);
-    assert.match(gatewayErrorMessage(res, 400), /2048x2048 PNG; the largest accepted is 1024x1024/);
+    assert.match(gatewayErrorMessage(res, 400), /2048x2048 pixels \(PNG\); the largest accepted is 1024x1024/);
     assert.equal(gw.records.at(-1)?.refusedBy, 'bad_request');
   });
 
