@@ -12,6 +12,8 @@ export function infoHandler(table: DeploymentTable): RequestHandler {
         model: d.spec.model,
         model_id: d.spec.modelId,
         gpus: d.spec.gpus,
+        runtime: d.spec.runtime,
+        instance: d.instanceId ?? null,
         state: d.state,
         phase: d.phase ?? null,
         since: new Date(d.since).toISOString(),

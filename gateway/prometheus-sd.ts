@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import { GatewayError, sendError } from './errors.ts';
 import type { GatewayOptions } from './types.ts';
 
 /** One Prometheus HTTP service-discovery target group. */
@@ -19,7 +20,7 @@ export function prometheusTargets(options: GatewayOptions): RequestHandler {
   return (req, res) => {
     const host = req.headers.host;
     if (!host) {
-      res.status(400).json({ error: { message: 'the request has no Host header; Prometheus sends one, so send it like Prometheus does', type: 'invalid_request_error', code: 'missing_host' } });
+      sendError(res, new GatewayError(400, 'the request has no Host header; Prometheus sends one, so send it like Prometheus does'));
       return;
     }
     const groups: TargetGroup[] = options.table

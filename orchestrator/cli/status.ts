@@ -12,7 +12,7 @@ interface GatewayDeployment {
   restarts?: number;
   since?: string;
   runtime?: string;
-  instance?: string;
+  instance?: string | null;
 }
 
 /**
@@ -33,7 +33,7 @@ export async function status(options: { stateDir?: string }): Promise<number> {
     const port = container?.hostPort ?? (live?.upstream ? new URL(live.upstream).port : '');
     const state = live ? `${live.state}${live.phase ? ` (${live.phase})` : ''}` : `${container!.status} (no gateway)`;
     const since = live?.since ? Date.parse(live.since) : container?.createdAt;
-    return [key, container ? container.name : live?.instance ? `${live.runtime === "docker" ? "" : "pid "}${live.instance}` : '-', container?.gpus ?? live?.gpus.join(',') ?? '', String(port), state, since ? formatDuration(Date.now() - since) : '', String(live?.restarts ?? '')];
+    return [key, container ? container.name : live?.instance ? `${live.runtime === 'docker' ? '' : 'pid '}${live.instance}` : '-', container?.gpus ?? live?.gpus.join(',') ?? '', String(port), state, since ? formatDuration(Date.now() - since) : '', String(live?.restarts ?? '')];
   });
   console.log(renderTable(['DEPLOYMENT', 'CONTAINER', 'GPU', 'HOST PORT', 'STATE', 'UPTIME', 'RESTARTS'], rows));
   return 0;

@@ -116,7 +116,7 @@ describe('up with simulators', () => {
   test('status and logs show the running deployments', async () => {
     const status = await cli(['status', '--state-dir', service.stateDir]);
     assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stdout, /one\/gpu0\s+\S+\s+0\s+\d+\s+ready\s+\d+s/);
+    assert.match(status.stdout, /one\/gpu0\s+pid \d+\s+0\s+\d+\s+ready\s+\d+s/);
     const logs = await cli(['logs', 'one/gpu0', '--state-dir', service.stateDir]);
     assert.equal(logs.code, 0, logs.stderr);
     assert.match(logs.stdout, /Connected/);
