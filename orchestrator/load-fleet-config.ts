@@ -20,7 +20,7 @@ export async function loadFleetConfig(file: string, running?: RunningPlacement[]
     const reason = 'error' in inventory ? inventory.error : 'no GPUs';
     return {
       ok: false,
-      issues: [{ file, path: 'models', message: `cannot read this host's GPUs: ${reason}`, hint: 'install the NVIDIA driver (nvidia-smi must work), or use `runtime: simulator` for a demo without GPUs' }],
+      issues: [{ file, path: 'models', message: `these models need GPUs, but this host's cannot be read: ${reason}` }],
     };
   }
   if (loaded.warnings.length) log.warn(formatIssues(loaded.warnings));

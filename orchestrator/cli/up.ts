@@ -17,7 +17,7 @@ export async function up(options: UpOptions): Promise<void> {
     started = await FleetClass.start({ configFile: options.config, stateDir, port: options.port, token: process.env.VALID_TOKEN || undefined });
   } catch (error) {
     if (error instanceof ConfigInvalidError) {
-      console.error(`${options.config} is invalid; nothing was started:\n${error.report}`);
+      console.error(`${options.config} cannot be run; nothing was started:\n${error.report}`);
     } else {
       console.error(`up failed: ${error instanceof Error ? error.message : error}`);
     }

@@ -63,7 +63,7 @@ describe('validate', () => {
     await writeFile(file, yaml('  - name: v1\n    model_id: sim/one\n    gpus: [0]\n'));
     const service = await runUp({ config: file });
     assert.equal(await service.exited, 1);
-    assert.match(service.output(), /nothing was started/);
+    assert.match(service.output(), /cannot be run; nothing was started/);
     assert.match(service.output(), /reserved\.yaml:\d+:\d+ models\[0\]\.name/);
   });
 });
