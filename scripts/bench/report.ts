@@ -60,11 +60,13 @@ export function renderReport(results: BenchResults, run: RunInfo): string {
 function targetRows(results: BenchResults): Row[] {
   return [
     ...rowsOf(results.throughput, 'Throughput and latency (non-streaming)', (t) => {
-      const ratio = (level: keyof typeof CONCURRENCY) => t.gateway[level].requestsPerSecond / t.nginx[level].requestsPerSecond;
+      const ratio = (level: keyof typeof CONCURRENCY, baseline: 'nginx' | 'express+hpm' = 'nginx') =>
+        t.gateway[level].requestsPerSecond / t[baseline][level].requestsPerSecond;
       const added = (target: 'gateway' | 'nginx') => t[target].single.p50Ms - t.direct.single.p50Ms;
       return [
         [`Gateway throughput ÷ nginx, ${CONCURRENCY.high} connections`, `${ratio('high').toFixed(2)}× (${rps(t.gateway.high.requestsPerSecond)} vs ${rps(t.nginx.high.requestsPerSecond)} req/s)`, '≥ 0.5×', MET(ratio('high') >= 0.5)],
         [`Gateway throughput ÷ nginx, 1 connection`, `${ratio('single').toFixed(2)}× (${rps(t.gateway.single.requestsPerSecond)} vs ${rps(t.nginx.single.requestsPerSecond)} req/s)`, '(reference)', '–'],
+        [`Gateway throughput ÷ Express+http-proxy-middleware, ${CONCURRENCY.high} connections`, `${ratio('high', 'express+hpm').toFixed(2)}× (${rps(t.gateway.high.requestsPerSecond)} vs ${rps(t['express+hpm'].high.requestsPerSecond)} req/s)`, '(reference)', '–'],
         ['Added p50 latency, gateway vs direct, 1 connection', `${signedMs(added('gateway'))} (${ms(t.gateway.single.p50Ms)} vs ${ms(t.direct.single.p50Ms)})`, '≤ 0.5 ms', MET(added('gateway') <= 0.5)],
         ['Added p50 latency, nginx vs direct, 1 connection', `${signedMs(added('nginx'))} (${ms(t.nginx.single.p50Ms)} vs ${ms(t.direct.single.p50Ms)})`, '(reference)', '–'],
       ];
@@ -98,7 +100,7 @@ function throughputSection(t: ThroughputResult, run: RunInfo): string[] {
   const lines = [
     `### Non-streaming: POST /generate, max_new_tokens 1–5, simulator without token pacing`,
     '',
-    `The gateway with auth, metrics and rate limiting on (limits sized out of the way); nginx as a plain reverse proxy (HTTP/1.1 keep-alive upstream, no buffering). wrk, one thread, ${run.loadSeconds} s per measurement, best of ${run.rounds} interleaved rounds.`,
+    `The gateway with auth, metrics and rate limiting on (limits sized out of the way); nginx as a plain reverse proxy (HTTP/1.1 keep-alive upstream, no buffering); express+hpm: Express 5 with only http-proxy-middleware 3 (keep-alive agent, 256 sockets) in its own process, no auth or metrics. wrk, one thread, ${run.loadSeconds} s per measurement, best of ${run.rounds} interleaved rounds.`,
     '',
     '| Path | Connections | Requests/s | p50 | p99 |',
     '|---|---|---|---|---|',

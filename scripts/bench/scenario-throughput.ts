@@ -1,16 +1,18 @@
 import { withCleanup } from './cleanup.ts';
 import type { BenchContext } from './context.ts';
 import { startGateway, type BenchGateway } from './gateway.ts';
+import { startHpmProxy } from './hpm.ts';
 import { startNginx } from './nginx.ts';
 import { startBenchSim } from './simulator.ts';
 import { runWrk, type LoadResult } from './wrk.ts';
 
 // Scenario 1: small non-streaming POST /generate requests (max_new_tokens 1–5, simulator without token
-// pacing) against the simulator directly, through the gateway and through nginx, at concurrency 1 and
-// at a high concurrency. Measurements of the three targets are interleaved round by round, and each
-// configuration keeps its best round, so a burst of other work on the machine skews no target alone.
+// pacing) against the simulator directly, through the gateway, through nginx and through Express +
+// http-proxy-middleware, at concurrency 1 and at a high concurrency. Measurements of the targets are
+// interleaved round by round, and each configuration keeps its best round, so a burst of other work on
+// the machine skews no target alone.
 
-export const TARGETS = ['direct', 'gateway', 'nginx'] as const;
+export const TARGETS = ['direct', 'gateway', 'nginx', 'express+hpm'] as const;
 export type Target = (typeof TARGETS)[number];
 export const CONCURRENCY = { single: 1, high: 64 } as const;
 
@@ -24,12 +26,14 @@ export function benchThroughput(ctx: BenchContext): Promise<ThroughputResult> {
     const sim = await startBenchSim({ env: { SIM_TOKENS_PER_SECOND: '0' }, args: ['--max-concurrent-requests', '1024'] }, scope);
     const gateway = await startGateway([{ model: 'bench-fast', upstream: sim }], ctx.workDir, scope);
     const nginx = await startNginx(sim, ctx.workDir, scope);
+    const hpm = await startHpmProxy(sim, scope);
     const urls: Record<Target, string> = {
       direct: `${sim.url}/generate`,
       gateway: `${gateway.url}/bench-fast/gpu0/generate`,
       nginx: `${nginx.url}/generate`,
+      'express+hpm': `${hpm.url}/generate`,
     };
-    // The same bytes everywhere: nginx and the simulator ignore the token.
+    // The same bytes everywhere: the plain proxies and the simulator ignore the token.
     const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${gateway.token}` };
     const load = (target: Target, connections: number, durationSeconds: number) =>
       runWrk({ url: urls[target], bodies: BODIES, headers, connections, durationSeconds }, ctx.workDir, scope);

@@ -1,0 +1,33 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Upstream } from '../../orchestrator/deployment/deployment.ts';
+import { waitUntilHealthy } from '../../orchestrator/health/ready.ts';
+import { freePort } from '../../orchestrator/net.ts';
+import type { CleanupScope } from './cleanup.ts';
+
+// Express + http-proxy-middleware in front of the upstream, in its own process (hpm-process.ts) like
+// the gateway: the baseline that shows what the gateway's node:http relay saves over hpm.
+
+const ENTRY = fileURLToPath(new URL('./hpm-process.ts', import.meta.url));
+const STDERR_KEPT = 8000;
+
+/** Starts the proxy on a free loopback port, stopped with the scope; resolves once /health answers through it. */
+export async function startHpmProxy(upstream: Upstream, scope: CleanupScope): Promise<Upstream> {
+  const port = await freePort();
+  // The IPC channel is there so that the child exits when the bench dies without cleaning up.
+  const child = fork(ENTRY, [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, BENCH_HPM_TARGET: upstream.url, BENCH_HPM_PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  scope.child('express+hpm process', child);
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-STDERR_KEPT)));
+  const died = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`the express+hpm process exited with ${code} before it was ready:\n${stderr}`))),
+  );
+  died.catch(() => {}); // its exit at cleanup is expected
+  const proxied: Upstream = { host: '127.0.0.1', port, url: `http://127.0.0.1:${port}` };
+  await Promise.race([waitUntilHealthy(proxied, AbortSignal.timeout(30_000), 50), died]);
+  return proxied;
+}
