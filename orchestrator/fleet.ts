@@ -99,10 +99,6 @@ export class Fleet {
     return this.config.gateway;
   }
 
-  get stateDir(): string {
-    return this.options.stateDir;
-  }
-
   /** Re-reads models.yaml: an invalid file changes nothing; a valid one is reconciled. */
   async reload(reason: string): Promise<{ applied: boolean; settled: Promise<void> }> {
     const unchanged = { applied: false, settled: Promise.resolve() };

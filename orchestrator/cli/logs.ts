@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { followFile } from '../runtime/follow-file.ts';
+import { localLogFile } from '../runtime/process-runtime.ts';
 import { stateDirOf } from './options.ts';
 
 /** A deployment's server log: its container's (docker) or its log file in the state dir (simulator, process). */
@@ -11,7 +12,7 @@ export async function logs(deployment: string, options: { follow?: boolean; tail
   }
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
-  const lines = (await containerLines(key, options, abort.signal)) ?? followFile(join(stateDirOf(options.stateDir), 'logs', `${key.replace('/', '_')}.log`), { follow: Boolean(options.follow), tail: options.tail, signal: abort.signal });
+  const lines = (await containerLines(key, options, abort.signal)) ?? followFile(localLogFile(join(stateDirOf(options.stateDir), 'logs'), key), { follow: Boolean(options.follow), tail: options.tail, signal: abort.signal });
   try {
     for await (const line of lines) console.log(line);
   } catch (error) {

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { configHash } from './hash.ts';
 import { LAUNCHER_KEYS, type RawDefaults, type RawGateway, type RawModel } from './schema.ts';
-import type { Accelerator, DeploymentSpec, GatewaySettings, Limits, PullPolicy, RuntimeKind, SimulatorSettings } from './types.ts';
+import type { Accelerator, DeploymentSpec, GatewaySettings, Limits } from './types.ts';
 
 // Raw (validated) models.yaml → resolved settings: built-in defaults, then `defaults:`, then the model's
 // own keys; env maps are merged key by key; per-model limits override the gateway's.
@@ -63,24 +63,12 @@ export function resolveHfCache(defaults: RawDefaults | null | undefined, env: No
 }
 
 /** One models.yaml entry with every setting resolved; its GPUs are placed separately (placement.ts). */
-export interface ResolvedModel {
+export type ResolvedModel = Omit<DeploymentSpec, 'key' | 'model' | 'gpuLabel' | 'gpus' | 'hfCache' | 'configHash'> & {
   /** Position in `models:`. */
   index: number;
   raw: RawModel;
   name: string;
-  modelId: string;
-  runtime: RuntimeKind;
-  accelerator: Accelerator;
-  vision: boolean;
-  image: string;
-  pull: PullPolicy;
-  shmSizeBytes: number;
-  env: Record<string, string>;
-  launcher: Record<string, string | number | boolean>;
-  command?: string[];
-  simulator: SimulatorSettings;
-  limits: Limits;
-}
+};
 
 export function resolveModel(raw: RawModel, index: number, defaults: RawDefaults | null | undefined, gateway: GatewaySettings): ResolvedModel {
   const accelerator = raw.accelerator ?? defaults?.accelerator ?? 'nvidia';

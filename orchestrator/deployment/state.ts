@@ -33,6 +33,3 @@ export const TRANSITIONS: Readonly<Record<DeploymentState, readonly DeploymentSt
 export function canTransition(from: DeploymentState, to: DeploymentState): boolean {
   return TRANSITIONS[from].includes(to);
 }
-
-/** States in which a deployment is expected to become ready without operator action. */
-export const STARTING_STATES: ReadonlySet<DeploymentState> = new Set(['pending', 'pulling', 'creating', 'loading', 'down']);

@@ -39,6 +39,11 @@ interface Supervised {
   alive: AbortController;
 }
 
+/** Where a local deployment's output goes: <logDir>/<model>_<gpuLabel>.log (`npm run logs` reads it). */
+export function localLogFile(logDir: string, key: string): string {
+  return join(logDir, `${key.replace('/', '_')}.log`);
+}
+
 const RESTART_BACKOFF_MS = [1000, 2000, 5000, 10_000, 30_000];
 
 /**
@@ -156,8 +161,8 @@ export class ProcessRuntime implements Runtime {
     return followFile(this.logPath(d), options);
   }
 
-  logPath(d: { spec: DeploymentSpec }): string {
-    return join(this.options.logDir, `${d.spec.model}_${d.spec.gpuLabel}.log`);
+  logPath(d: Deployment): string {
+    return localLogFile(this.options.logDir, d.key);
   }
 
   async close(): Promise<void> {
