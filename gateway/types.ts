@@ -1,7 +1,156 @@
 import type { EventEmitter } from 'node:events';
-import type { GatewaySettings, GpuInfo } from '../orchestrator/config/types.ts';
-import type { DeploymentTable } from '../orchestrator/deployment/table.ts';
-import type { TokenStore } from '../orchestrator/token.ts';
+
+// What the gateway (data plane) needs from the rest of the service, declared here so the gateway
+// imports nothing from orchestrator/. The orchestrator, which composes the service, implements these.
+
+/** Where a deployment's server listens. */
+export interface Upstream {
+  host: string;
+  port: number;
+  /** e.g. "http://127.0.0.1:32768" */
+  url: string;
+}
+
+/** A deployment's lifecycle states, as the orchestrator's state machine names them. */
+export type DeploymentStateName = 'pending' | 'pulling' | 'creating' | 'loading' | 'ready' | 'down' | 'failed' | 'draining' | 'stopped';
+
+/** Per-deployment request limits enforced by the gateway. */
+export interface Limits {
+  /** Token bucket refill rate, per client (token + address) per deployment. */
+  requestsPerSecond: number;
+  /** Token bucket size. */
+  burst: number;
+  /** In-flight requests per deployment; beyond it the gateway answers 429. */
+  maxConcurrentRequests: number;
+  /** Non-streaming request timeout; for streams, the longest silence between two events. */
+  requestTimeoutMs: number;
+}
+
+/** The gateway-wide settings, read per request so a hot reload of models.yaml takes effect at once. */
+export interface GatewaySettings {
+  port: number;
+  /** Address the gateway listens on (default 0.0.0.0). */
+  host: string;
+  limits: Limits;
+  /** Whether GET /metrics needs the bearer token (default true). */
+  metricsAuth: boolean;
+  /** Largest request body accepted, in bytes (default 8 MiB: room for a 1024x1024 image in base64). */
+  maxBodyBytes: number;
+  /** How long removal/replacement/shutdown waits for in-flight requests (default 30 s). */
+  drainTimeoutMs: number;
+  /** How long a rotated-out token keeps working (default 1 h). */
+  tokenGraceMs: number;
+  /** Wrong tokens from one address within windowMs before that address is locked out for lockoutMs. */
+  authLockout: { failures: number; windowMs: number; lockoutMs: number };
+}
+
+/** The parts of a deployment's configuration the gateway routes and limits by. */
+export interface ServedSpec {
+  /** "<model>/<gpuLabel>" */
+  readonly key: string;
+  readonly model: string;
+  readonly gpuLabel: string;
+  readonly gpus: readonly number[];
+  /** Hugging Face model id. */
+  readonly modelId: string;
+  /** How it runs ("docker", "process", "simulator"), for /info and the dashboard. */
+  readonly runtime: string;
+  /** Accepts images (the gateway translates <image>…</image> for it). */
+  readonly vision: boolean;
+  readonly limits: Limits;
+}
+
+export interface DeploymentFailure {
+  message: string;
+  /** A known cause in operator terms, with what to do about it. */
+  diagnosis?: string;
+  /** The server's last log lines. */
+  logTail: readonly string[];
+}
+
+export interface StateChange {
+  key: string;
+  from: DeploymentStateName;
+  to: DeploymentStateName;
+  detail?: string;
+  at: number;
+}
+
+/**
+ * One replica as the gateway sees it. Everything is read-only here: the orchestrator's supervisor
+ * owns the state. The gateway's one say is admission: admit() before relaying, release() after.
+ */
+export interface ServedDeployment {
+  readonly key: string;
+  readonly spec: ServedSpec;
+  readonly state: DeploymentStateName;
+  readonly isReady: boolean;
+  /** Loading detail: "downloading weights", "loading shards", "warming up". */
+  readonly phase?: string;
+  /** When the current state was entered (ms since epoch). */
+  readonly since: number;
+  /** When the server process last started (ms since epoch), when known; survives adoption. */
+  readonly startedAt?: number;
+  readonly upstream?: Upstream;
+  /** Container id or process id of the running instance. */
+  readonly instanceId?: string;
+  /** Requests admitted and not yet released. */
+  readonly inFlight: number;
+  /** Times the server exited unexpectedly (survives adoption). */
+  readonly restarts: number;
+  /** Start attempts since the last success (0 while healthy). */
+  readonly attempts: number;
+  /** When a failed deployment is tried again (ms since epoch); undefined when no retry is scheduled. */
+  readonly nextRetryAt?: number;
+  readonly lastFailure?: DeploymentFailure;
+  /** The server's own GET /info, fetched once it is ready. */
+  readonly tgiInfo?: Record<string, unknown>;
+  /** Counts a request as in flight; false (and nothing counted) unless the deployment is ready. */
+  admit(): boolean;
+  /** Ends a request admit() counted. */
+  release(): void;
+}
+
+/**
+ * The live set of deployments, keyed by route. Events: 'added' (ServedDeployment),
+ * 'removed' (ServedDeployment), 'state' (StateChange, from any deployment).
+ */
+export interface DeploymentDirectory extends Pick<EventEmitter, 'on' | 'off' | 'once'> {
+  get(key: string): ServedDeployment | undefined;
+  /** Every replica of a model, in configuration order. */
+  replicas(model: string): readonly ServedDeployment[];
+  all(): ServedDeployment[];
+  models(): string[];
+  /** False until the first reconcile has registered models.yaml's deployments (/health is 503 until then). */
+  readonly synced: boolean;
+}
+
+/** Checks bearer tokens (constant time); `hint` tells an operator how to print the valid one. */
+export interface TokenVerifier {
+  verify(token: string): boolean;
+  /** e.g. "`npm run token -- --state-dir /srv/fleet` prints it" — for 401 messages and the banner. */
+  readonly hint: string;
+}
+
+/** A GPU as nvidia-smi reports it. */
+export interface GpuInfo {
+  index: number;
+  uuid: string;
+  name: string;
+  memoryTotalMiB: number;
+  memoryUsedMiB: number;
+  utilizationPercent: number;
+}
+
+type LogFn = { (message: string): void; (fields: object, message: string): void };
+
+/** The process's logger (pino-compatible subset). */
+export interface Logger {
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+}
 
 /** Emitted on GatewayOptions.events as 'request' once a proxied request has finished (or was refused). */
 export interface RequestRecord {
@@ -28,12 +177,13 @@ export interface GatewayNotice {
 }
 
 export interface GatewayOptions {
-  table: DeploymentTable;
+  table: DeploymentDirectory;
   /** Current settings; read per request so a hot reload of models.yaml takes effect at once. */
   settings: () => GatewaySettings;
-  tokens: TokenStore;
+  tokens: TokenVerifier;
   /** Latest GPU inventory (nvidia-smi polling); empty when there is none. */
   gpus: () => GpuInfo[];
   /** 'request' (RequestRecord) and 'notice' (GatewayNotice) are emitted here. */
   events: EventEmitter;
+  log: Logger;
 }
