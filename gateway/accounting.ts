@@ -1,12 +1,11 @@
 import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { Deployment } from '../orchestrator/deployment/deployment.ts';
 import type { GatewayMetrics, LabelSet } from './metrics.ts';
-import type { RequestRecord } from './types.ts';
+import type { RequestRecord, ServedDeployment } from './types.ts';
 
 /** One request relayed to a deployment, from admission to the end of its response. */
 export interface Exchange {
-  readonly deployment: Deployment;
+  readonly deployment: ServedDeployment;
   readonly labels: LabelSet;
   readonly startedAt: number;
   stream: boolean;
@@ -20,15 +19,16 @@ export interface Exchange {
 export interface Refusal {
   model: string;
   /** The replica it was meant for, when one was chosen. */
-  deployment?: Deployment;
+  deployment?: ServedDeployment;
   labels?: LabelSet;
   status: number;
   refusedBy: string;
 }
 
 /**
- * Bookkeeping of every request: the deployment's in-flight count, the per-request metrics, the
- * 'request' event (RequestRecord), and the number of open exchanges that close() waits for.
+ * Bookkeeping of every request: the deployment's in-flight count (its admit() and release()), the
+ * per-request metrics, the 'request' event (RequestRecord), and the number of open exchanges that
+ * close() waits for.
  */
 export class Accounting {
   private open = 0;
@@ -39,16 +39,19 @@ export class Accounting {
     private readonly events: EventEmitter,
   ) {}
 
-  /** The request has been admitted to `d`: it counts as in flight until end(). */
-  begin(d: Deployment, startedAt: number): Exchange {
-    d.inFlight += 1;
+  /**
+   * Admits the request to `d`: it counts as in flight until end(). Undefined when `d` refuses it
+   * (it stopped being ready since the admission check); nothing is counted then.
+   */
+  begin(d: ServedDeployment, startedAt: number): Exchange | undefined {
+    if (!d.admit()) return undefined;
     this.open += 1;
     return { deployment: d, labels: this.metrics.labelsFor(d), startedAt, stream: false, generatedTokens: 0 };
   }
 
   end(exchange: Exchange, status: number): void {
     const d = exchange.deployment;
-    d.inFlight -= 1;
+    d.release();
     const durationMs = performance.now() - exchange.startedAt;
     const route = exchange.labels.route;
     this.metrics.requests.inc(exchange.labels.withStatus(status));

@@ -1,10 +1,8 @@
 import type { EventEmitter } from 'node:events';
-import type { Deployment } from '../orchestrator/deployment/deployment.ts';
-import { log } from '../orchestrator/log.ts';
 import { GatewayError } from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { TokenBuckets } from './token-bucket.ts';
-import type { GatewayNotice } from './types.ts';
+import type { GatewayNotice, Logger, ServedDeployment } from './types.ts';
 
 // Whether a deployment takes one more request: it must be ready, under its concurrency cap, and the
 // client (token + address) must have a token left in its bucket for that deployment. Limits are read
@@ -44,16 +42,17 @@ export class AdmissionRefused extends GatewayError {
 }
 
 export class Admission {
-  private readonly buckets = new WeakMap<Deployment, TokenBuckets>();
-  private readonly lastNotice = new WeakMap<Deployment, number>();
+  private readonly buckets = new WeakMap<ServedDeployment, TokenBuckets>();
+  private readonly lastNotice = new WeakMap<ServedDeployment, number>();
 
   constructor(
     private readonly metrics: GatewayMetrics,
     private readonly events: EventEmitter,
+    private readonly log: Logger,
   ) {}
 
   /** The refusal for one more request from `client` to `d`, or undefined when it is admitted. */
-  check(d: Deployment, client: string, now: number): AdmissionRefused | undefined {
+  check(d: ServedDeployment, client: string, now: number): AdmissionRefused | undefined {
     if (!d.isReady) return notReady(d);
     const limits = d.spec.limits;
     const buckets = this.bucketsOf(d);
@@ -67,19 +66,19 @@ export class Admission {
   }
 
   /** Forgets the buckets of idle clients. */
-  sweep(deployments: readonly Deployment[], now: number): void {
+  sweep(deployments: readonly ServedDeployment[], now: number): void {
     for (const d of deployments) {
       this.buckets.get(d)?.sweep(d.spec.limits, now);
     }
   }
 
-  private bucketsOf(d: Deployment): TokenBuckets {
+  private bucketsOf(d: ServedDeployment): TokenBuckets {
     let buckets = this.buckets.get(d);
     if (!buckets) this.buckets.set(d, (buckets = new TokenBuckets()));
     return buckets;
   }
 
-  private tooMany(d: Deployment, reason: 'rate' | 'concurrency', message: string, buckets: TokenBuckets, client: string, now: number): AdmissionRefused {
+  private tooMany(d: ServedDeployment, reason: 'rate' | 'concurrency', message: string, buckets: TokenBuckets, client: string, now: number): AdmissionRefused {
     this.metrics.rateLimited.inc({ ...this.metrics.labelsFor(d).route, reason });
     this.noticeBurst(d, reason, now);
     const limits = d.spec.limits;
@@ -95,7 +94,7 @@ export class Admission {
     });
   }
 
-  private noticeBurst(d: Deployment, reason: 'rate' | 'concurrency', now: number): void {
+  private noticeBurst(d: ServedDeployment, reason: 'rate' | 'concurrency', now: number): void {
     const last = this.lastNotice.get(d);
     if (last !== undefined && now - last < NOTICE_INTERVAL_MS) return;
     this.lastNotice.set(d, now);
@@ -105,12 +104,13 @@ export class Admission {
         ? `${d.key}: clients are being rate limited (${limits.requestsPerSecond} requests/s per client, burst ${limits.burst})`
         : `${d.key}: at its concurrency cap of ${limits.maxConcurrentRequests} requests in flight; more get 429`;
     const notice: GatewayNotice = { kind: 'rate_limited', message, at: Date.now() };
-    log.info({ deployment: d.key, reason }, message);
+    this.log.info({ deployment: d.key, reason }, message);
     this.events.emit('notice', notice);
   }
 }
 
-function notReady(d: Deployment): AdmissionRefused {
+/** The 503 for a deployment that is not ready: its state (and phase or failure) and a Retry-After by state. */
+export function notReady(d: ServedDeployment): AdmissionRefused {
   const detail = d.state === 'loading' && d.phase ? `loading (${d.phase})` : d.state;
   const why = d.state === 'failed' && d.lastFailure ? `: ${d.lastFailure.message}` : '';
   const advice = d.state === 'failed' ? 'see `npm run logs -- ' + d.key + '`' : 'retry after the Retry-After seconds';

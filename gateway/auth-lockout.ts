@@ -1,4 +1,4 @@
-import type { GatewaySettings } from '../orchestrator/config/types.ts';
+import type { GatewaySettings } from './types.ts';
 
 type LockoutSettings = GatewaySettings['authLockout'];
 

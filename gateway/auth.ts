@@ -1,12 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { log } from '../orchestrator/log.ts';
 import type { Accounting } from './accounting.ts';
 import { AuthLockout } from './auth-lockout.ts';
 import { GatewayError, sendError } from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { GatewayNotice, GatewayOptions } from './types.ts';
 
-// Bearer-token auth. The token is checked by TokenStore.verify (constant time) and never logged or
+// Bearer-token auth. The token is checked by TokenVerifier.verify (constant time) and never logged or
 // forwarded. Wrong tokens are counted per client address; an address over the limit gets 403 for a
 // while, every other address carries on.
 
@@ -27,7 +26,7 @@ export class Authenticator {
   readonly lockout: AuthLockout;
 
   constructor(
-    private readonly options: Pick<GatewayOptions, 'tokens' | 'settings' | 'events'>,
+    private readonly options: Pick<GatewayOptions, 'tokens' | 'settings' | 'events' | 'log'>,
     private readonly metrics: GatewayMetrics,
     private readonly accounting: Accounting,
   ) {
@@ -53,15 +52,15 @@ export class Authenticator {
     }
     const token = bearerToken(req);
     if (token === undefined) {
-      return new GatewayError(401, 'missing bearer token: send the header "Authorization: Bearer <token>" (`npm run token` prints the token)', { 'www-authenticate': 'Bearer' });
+      return new GatewayError(401, `missing bearer token: send the header "Authorization: Bearer <token>" (${this.options.tokens.hint})`, { 'www-authenticate': 'Bearer' });
     }
     if (this.options.tokens.verify(token)) return undefined;
     if (this.lockout.recordFailure(address, now)) {
       const { failures, windowMs, lockoutMs } = this.options.settings().authLockout;
       const notice: GatewayNotice = { kind: 'auth_lockout', message: `${address} locked out for ${Math.round(lockoutMs / 1000)} s after ${failures} wrong tokens within ${Math.round(windowMs / 1000)} s`, at: now };
-      log.warn({ address }, `gateway: ${notice.message}`);
+      this.options.log.warn({ address }, `gateway: ${notice.message}`);
       this.options.events.emit('notice', notice);
     }
-    return new GatewayError(401, 'wrong bearer token: `npm run token` prints the valid one', { 'www-authenticate': 'Bearer error="invalid_token"' });
+    return new GatewayError(401, `wrong bearer token: use the gateway's current token (${this.options.tokens.hint})`, { 'www-authenticate': 'Bearer error="invalid_token"' });
   }
 }

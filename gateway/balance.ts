@@ -1,4 +1,4 @@
-import type { Deployment } from '../orchestrator/deployment/deployment.ts';
+import type { ServedDeployment } from './types.ts';
 
 /**
  * Least in flight among the ready replicas. The scan starts one replica further on every call, so
@@ -7,10 +7,10 @@ import type { Deployment } from '../orchestrator/deployment/deployment.ts';
 export class LeastInFlight {
   private turn = 0;
 
-  pick(replicas: readonly Deployment[]): Deployment | undefined {
+  pick(replicas: readonly ServedDeployment[]): ServedDeployment | undefined {
     const count = replicas.length;
     const start = this.turn++ % (count || 1);
-    let best: Deployment | undefined;
+    let best: ServedDeployment | undefined;
     for (let i = 0; i < count; i++) {
       const d = replicas[(start + i) % count];
       if (d.isReady && (!best || d.inFlight < best.inFlight)) best = d;

@@ -1,9 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Deployment } from '../orchestrator/deployment/deployment.ts';
-import { log } from '../orchestrator/log.ts';
 import type { Accounting, Exchange } from './accounting.ts';
-import { Admission } from './admission.ts';
+import { notReady, type Admission, type AdmissionRefused } from './admission.ts';
 import { clientKey } from './auth.ts';
 import type { LeastInFlight } from './balance.ts';
 import { bodyTooLarge, readJsonBody, type JsonBody } from './body.ts';
@@ -13,13 +11,13 @@ import { GENERATE_ENDPOINTS, prepareGenerate } from './generate.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { CLIENT_CLOSED_REQUEST, type UpstreamProxy } from './proxy.ts';
 import type { RouteMatch } from './route-index.ts';
-import type { GatewayOptions } from './types.ts';
+import type { GatewayOptions, ServedDeployment } from './types.ts';
 
 // One authenticated request for a deployment (a deployment route or a root OpenAI route): choose the
 // replica, admit it (ready, concurrency, rate), read the body where the gateway must, and relay it.
 
 export interface DispatchDeps {
-  options: Pick<GatewayOptions, 'table' | 'settings'>;
+  options: Pick<GatewayOptions, 'table' | 'settings' | 'log'>;
   admission: Admission;
   accounting: Accounting;
   balancer: LeastInFlight;
@@ -32,18 +30,17 @@ export class Dispatcher {
 
   /** `body`: when the caller had to read it already (root OpenAI routes route by its `model`). */
   async serve(req: IncomingMessage, res: ServerResponse, route: RouteMatch, body?: JsonBody): Promise<void> {
-    const { admission, accounting, metrics } = this.deps;
+    const { admission, accounting } = this.deps;
     const startedAt = performance.now();
     const d = route.deployment ?? this.deps.balancer.pick(this.deps.options.table.replicas(route.model));
     if (!d) return this.noReadyReplica(res, route.model);
 
     const refusal = admission.check(d, clientKey(req), startedAt);
-    if (refusal) {
-      accounting.refuse({ model: d.spec.model, deployment: d, labels: metrics.labelsFor(d), status: refusal.status, refusedBy: refusal.reason });
-      return sendError(res, refusal);
-    }
-
+    if (refusal) return this.refuse(res, d, refusal);
+    // The deployment has the last word: it refuses when it is no longer ready (whatever check() saw).
     const exchange = accounting.begin(d, startedAt);
+    if (!exchange) return this.refuse(res, d, notReady(d));
+
     const maxBodyBytes = this.deps.options.settings().maxBodyBytes;
     let upstreamPath = route.upstreamPath;
     let payload = body?.raw;
@@ -63,12 +60,18 @@ export class Dispatcher {
     this.deps.proxy.forward({ req, res, exchange, upstreamPath, dialect: dialectOf(route.endpoint), body: payload, maxBodyBytes });
   }
 
+  /** A request the gateway answers itself instead of admitting it to `d` (not ready, limits). */
+  private refuse(res: ServerResponse, d: ServedDeployment, refusal: AdmissionRefused): void {
+    this.deps.accounting.refuse({ model: d.spec.model, deployment: d, labels: this.deps.metrics.labelsFor(d), status: refusal.status, refusedBy: refusal.reason });
+    sendError(res, refusal);
+  }
+
   /** A request admitted to a deployment and then answered by the gateway itself (bad body). */
   private refuseAdmitted(res: ServerResponse, exchange: Exchange, error: unknown): void {
     let refusal: GatewayError;
     if (error instanceof GatewayError) refusal = error;
     else {
-      log.error({ err: error, deployment: exchange.deployment.key }, `gateway: unexpected error preparing a request for ${exchange.deployment.key}`);
+      this.deps.options.log.error({ err: error, deployment: exchange.deployment.key }, `gateway: unexpected error preparing a request for ${exchange.deployment.key}`);
       refusal = new GatewayError(500, 'the gateway failed on this request; the details are in its log');
     }
     exchange.refusedBy = 'bad_request';
@@ -79,7 +82,7 @@ export class Dispatcher {
   private noReadyReplica(res: ServerResponse, model: string): void {
     const replicas = this.deps.options.table.replicas(model);
     const states = replicas.map((r) => `${r.spec.gpuLabel} is ${r.state === 'loading' && r.phase ? `loading (${r.phase})` : r.state}`).join(', ');
-    const retryAfter = replicas.some((r: Deployment) => r.state !== 'failed') ? '5' : '30';
+    const retryAfter = replicas.some((r) => r.state !== 'failed') ? '5' : '30';
     const status = 503;
     this.deps.accounting.refuse({ model, labels: this.deps.metrics.labelsForModel(model), status, refusedBy: 'not_ready' });
     sendError(res, new GatewayError(status, `no replica of ${model} is ready (${states || 'it has none'}); retry after the Retry-After seconds`, { 'retry-after': retryAfter }));

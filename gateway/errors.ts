@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ErrorRequestHandler } from 'express';
-import { log } from '../orchestrator/log.ts';
+import type { Logger } from './types.ts';
 
 // The gateway's own errors: one class, one body shape ({"error":{"message","type","code"}}, code = the
 // HTTP status), one writer. Errors that come from TGI are relayed unchanged and never pass through here.
@@ -49,7 +49,7 @@ export function sendError(res: ServerResponse, error: GatewayError): void {
 }
 
 /** Any error as a response: GatewayErrors as they are, 4xx errors Express raises (e.g. an undecodable path) with their status, the rest a 500. */
-export function sendAnyError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+export function sendAnyError(req: IncomingMessage, res: ServerResponse, error: unknown, log: Logger): void {
   if (error instanceof GatewayError) return sendError(res, error);
   const status = (error as { status?: unknown })?.status;
   const clientError = typeof status === 'number' && status >= 400 && status < 500;
@@ -60,4 +60,6 @@ export function sendAnyError(req: IncomingMessage, res: ServerResponse, error: u
 }
 
 /** Express's last handler. */
-export const errorHandler: ErrorRequestHandler = (error, req, res, _next) => sendAnyError(req, res, error);
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => sendAnyError(req, res, error, log);
+}

@@ -1,6 +1,6 @@
-import type { Deployment } from '../orchestrator/deployment/deployment.ts';
 import type { JsonBody } from './body.ts';
 import { GatewayError } from './errors.ts';
+import type { ServedDeployment } from './types.ts';
 import { hasImageTag, translateImages } from './vision.ts';
 
 // The service API's /generate on top of TGI: `"stream": true` is answered by TGI's /generate_stream
@@ -16,7 +16,7 @@ export interface UpstreamCall {
 }
 
 /** Where a /generate or /generate_stream request goes and with which body. */
-export function prepareGenerate(d: Deployment, endpoint: string, query: string, body: JsonBody): UpstreamCall {
+export function prepareGenerate(d: ServedDeployment, endpoint: string, query: string, body: JsonBody): UpstreamCall {
   const { json } = body;
   const inputs = json.inputs;
   if (typeof inputs !== 'string') throw new GatewayError(400, 'the body needs `inputs`, a string (the prompt)');

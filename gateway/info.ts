@@ -1,10 +1,16 @@
 import type { RequestHandler } from 'express';
-import type { DeploymentTable } from '../orchestrator/deployment/table.ts';
+import type { DeploymentDirectory } from './types.ts';
 
-// The gateway's own /info (every deployment, where it runs, and its TGI /info) and /health (healthy
-// only when every deployment is ready; load balancers and `up` read it).
+// The gateway's own /info (every deployment, where it runs, its retries, and its TGI /info) and
+// /health (healthy only when every deployment is ready, "starting" until they are all registered;
+// load balancers and `up` read it).
 
-export function infoHandler(table: DeploymentTable): RequestHandler {
+/** Seconds a client should wait on a gateway whose deployments are not registered yet. */
+const STARTING_RETRY_AFTER_SECONDS = 2;
+
+const isoOrNull = (at: number | undefined) => (at === undefined ? null : new Date(at).toISOString());
+
+export function infoHandler(table: DeploymentDirectory): RequestHandler {
   return (_req, res) => {
     res.json({
       deployments: table.all().map((d) => ({
@@ -17,8 +23,12 @@ export function infoHandler(table: DeploymentTable): RequestHandler {
         state: d.state,
         phase: d.phase ?? null,
         since: new Date(d.since).toISOString(),
+        started_at: isoOrNull(d.startedAt),
         upstream: d.upstream?.url ?? null,
         restarts: d.restarts,
+        attempts: d.attempts,
+        next_retry_at: isoOrNull(d.nextRetryAt),
+        failure: d.lastFailure ? { message: d.lastFailure.message, diagnosis: d.lastFailure.diagnosis ?? null } : null,
         in_flight: d.inFlight,
         vision: d.spec.vision,
         tgi_info: d.tgiInfo ?? null,
@@ -27,8 +37,15 @@ export function infoHandler(table: DeploymentTable): RequestHandler {
   };
 }
 
-export function healthHandler(table: DeploymentTable): RequestHandler {
+export function healthHandler(table: DeploymentDirectory): RequestHandler {
   return (_req, res) => {
+    if (!table.synced) {
+      res
+        .status(503)
+        .set('retry-after', String(STARTING_RETRY_AFTER_SECONDS))
+        .json({ status: 'starting', message: "the orchestrator is still registering models.yaml's deployments; retry after the Retry-After seconds" });
+      return;
+    }
     const notReady = table.all().filter((d) => !d.isReady);
     if (notReady.length === 0) {
       res.json({ status: 'healthy' });

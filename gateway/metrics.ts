@@ -1,6 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Deployment } from '../orchestrator/deployment/deployment.ts';
-import type { GatewayOptions } from './types.ts';
+import type { GatewayOptions, ServedDeployment } from './types.ts';
 
 // The gateway's Prometheus series. Per-request series are updated on the hot path through label
 // objects made once per deployment (LabelSet); everything that is a property of the fleet
@@ -35,13 +34,13 @@ export class GatewayMetrics {
   readonly generatedTokens: Counter<'model' | 'gpu'>;
   readonly rateLimited: Counter<'model' | 'gpu' | 'reason'>;
   readonly authFailures: Counter;
-  private readonly deploymentLabels = new WeakMap<Deployment, LabelSet>();
+  private readonly deploymentLabels = new WeakMap<ServedDeployment, LabelSet>();
   private readonly otherLabels = new Map<string, LabelSet>();
 
   constructor(options: Pick<GatewayOptions, 'table' | 'gpus'>) {
     const registers = [this.registry];
     const { table, gpus } = options;
-    const labelsOf = (d: Deployment) => this.labelsFor(d).route;
+    const labelsOf = (d: ServedDeployment) => this.labelsFor(d).route;
     collectDefaultMetrics({ register: this.registry });
 
     this.requests = new Counter({ name: 'gateway_requests_total', help: 'Requests answered, by deployment and HTTP status (refusals included).', labelNames: ['model', 'gpu', 'status'], registers });
@@ -109,7 +108,7 @@ export class GatewayMetrics {
     gpuGauge('gpu_utilization_ratio', 'GPU utilisation, 0 to 1 (nvidia-smi).', (gpu) => gpu.utilizationPercent / 100);
   }
 
-  labelsFor(d: Deployment): LabelSet {
+  labelsFor(d: ServedDeployment): LabelSet {
     let labels = this.deploymentLabels.get(d);
     if (!labels) this.deploymentLabels.set(d, (labels = new LabelSet(d.spec.model, d.spec.gpuLabel)));
     return labels;

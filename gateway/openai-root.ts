@@ -1,11 +1,10 @@
 import express from 'express';
-import type { DeploymentTable } from '../orchestrator/deployment/table.ts';
 import type { Accounting } from './accounting.ts';
 import { readJsonBody } from './body.ts';
 import type { Dispatcher } from './dispatch.ts';
 import { GatewayError } from './errors.ts';
 import type { RouteIndex } from './route-index.ts';
-import type { GatewayOptions } from './types.ts';
+import type { DeploymentDirectory, GatewayOptions } from './types.ts';
 
 // OpenAI-compatible routes at the root (mounted at /v1): one client with base URL http://host:8000/v1
 // reaches every model, chosen by the body's `model` — a model name (balanced over its replicas),
@@ -38,7 +37,7 @@ export function openAIRootRouter(options: Pick<GatewayOptions, 'table' | 'settin
 }
 
 /** The OpenAI list shape, one entry per model, with its replicas and their states as extra fields. */
-function modelList(table: DeploymentTable) {
+function modelList(table: DeploymentDirectory) {
   return {
     object: 'list',
     data: table.models().map((model) => {

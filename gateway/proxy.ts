@@ -1,11 +1,10 @@
 import { Agent, request, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Upstream } from '../orchestrator/deployment/deployment.ts';
-import { log } from '../orchestrator/log.ts';
 import type { Exchange } from './accounting.ts';
 import { tooLargeError } from './body.ts';
 import { GatewayError, sendError } from './errors.ts';
 import { streamErrorEvents, TokenEventCounter, type StreamDialect } from './event-stream.ts';
+import type { Logger, Upstream } from './types.ts';
 
 // The relay between a client and one TGI server, on node's http client with a keep-alive agent.
 // http-proxy-middleware was measured on this path and left out: it spent 120–190 µs of CPU per small
@@ -52,7 +51,10 @@ const IDLE_UPSTREAM_SOCKET_MS = 60_000;
 export class UpstreamProxy {
   readonly agent = new Agent({ keepAlive: true, maxFreeSockets: 1024, scheduling: 'lifo', timeout: IDLE_UPSTREAM_SOCKET_MS, noDelay: true } as ConstructorParameters<typeof Agent>[0]);
 
-  constructor(private readonly ended: ExchangeEnded) {}
+  constructor(
+    private readonly ended: ExchangeEnded,
+    private readonly log: Logger,
+  ) {}
 
   forward(f: ForwardRequest): void {
     const upstream = f.exchange.deployment.upstream;
@@ -61,7 +63,7 @@ export class UpstreamProxy {
       this.ended(f.exchange, 502);
       return;
     }
-    new Relay(f, upstream, this.agent, this.ended).start();
+    new Relay(f, upstream, this.agent, this.ended, this.log).start();
   }
 
   close(): void {
@@ -90,6 +92,7 @@ class Relay {
     private readonly upstream: Upstream,
     agent: Agent,
     private readonly ended: ExchangeEnded,
+    private readonly log: Logger,
   ) {
     const { req } = f;
     this.timeoutMs = f.exchange.deployment.spec.limits.requestTimeoutMs;
@@ -133,7 +136,7 @@ class Relay {
     if (this.abandoned || this.f.res.headersSent) return; // mid-answer failures are handled where the answer is relayed
     const why = error.code?.startsWith('HPE_') ? 'its answer is not valid HTTP' : 'its server is down or restarting, see `npm run status`';
     const message = `${this.key} (${this.upstream.url}) failed: ${error.code ?? error.message}; ${why}`;
-    log.warn({ deployment: this.key, code: error.code }, message);
+    this.log.warn({ deployment: this.key, code: error.code }, message);
     sendError(this.f.res, new GatewayError(502, message));
   }
 
@@ -146,7 +149,7 @@ class Relay {
     const { res, dialect } = this.f;
     this.abandon();
     const seconds = this.timeoutMs / 1000;
-    log.warn({ deployment: this.key, timeoutMs: this.timeoutMs }, `${this.key}: no answer or event for ${seconds} s (request_timeout); request ended`);
+    this.log.warn({ deployment: this.key, timeoutMs: this.timeoutMs }, `${this.key}: no answer or event for ${seconds} s (request_timeout); request ended`);
     if (!res.headersSent) {
       sendError(res, new GatewayError(504, `${this.key} did not answer within ${seconds} s (request_timeout); lower max_new_tokens, use streaming, or raise request_timeout in models.yaml`));
       return;
@@ -170,7 +173,7 @@ class Relay {
       // Node refuses to send a header it finds invalid; that must not take the gateway down.
       this.abandon();
       const message = `${this.key} answered with a header the gateway cannot relay: ${(error as Error).message}`;
-      log.warn({ deployment: this.key }, message);
+      this.log.warn({ deployment: this.key }, message);
       return sendError(res, new GatewayError(502, message));
     }
     upstreamRes.on('close', () => this.onUpstreamClose(upstreamRes));
@@ -187,7 +190,7 @@ class Relay {
     const { res, dialect } = this.f;
     if (upstreamRes.complete || this.abandoned || res.writableEnded) return;
     this.failedStatus = 502;
-    log.warn({ deployment: this.key }, `${this.key}: the upstream closed the connection in the middle of an answer`);
+    this.log.warn({ deployment: this.key }, `${this.key}: the upstream closed the connection in the middle of an answer`);
     if (this.streaming) res.end(streamErrorEvents(dialect, `${this.key} closed the stream before it finished; its server may have crashed`, 502));
     else res.destroy();
   }

@@ -1,6 +1,5 @@
-import type { Deployment } from '../orchestrator/deployment/deployment.ts';
-import type { DeploymentTable } from '../orchestrator/deployment/table.ts';
 import { GatewayError } from './errors.ts';
+import type { DeploymentDirectory, ServedDeployment } from './types.ts';
 
 // Maps request URLs to deployments: /<model>/<gpuLabel>/<endpoint> names one replica, /<model>/<endpoint>
 // the model's balanced route. Kept as Maps (model → label → deployment), updated from the table's
@@ -25,7 +24,7 @@ const GPU_LABEL = /^gpu\d+(-\d+)*$/;
 export interface Target {
   model: string;
   /** The replica named in the request; undefined for the balanced route. */
-  deployment?: Deployment;
+  deployment?: ServedDeployment;
 }
 
 export interface RouteMatch extends Target {
@@ -46,11 +45,11 @@ export class RouteNotFound extends GatewayError {
 }
 
 export class RouteIndex {
-  private readonly models = new Map<string, Map<string, Deployment>>();
-  private readonly onAdded = (d: Deployment) => this.add(d);
-  private readonly onRemoved = (d: Deployment) => this.remove(d);
+  private readonly models = new Map<string, Map<string, ServedDeployment>>();
+  private readonly onAdded = (d: ServedDeployment) => this.add(d);
+  private readonly onRemoved = (d: ServedDeployment) => this.remove(d);
 
-  constructor(private readonly table: DeploymentTable) {
+  constructor(private readonly table: DeploymentDirectory) {
     for (const d of table.all()) this.add(d);
     table.on('added', this.onAdded);
     table.on('removed', this.onRemoved);
@@ -72,7 +71,7 @@ export class RouteIndex {
     if (!replicas) return undefined;
 
     let rest = modelEnd;
-    let deployment: Deployment | undefined;
+    let deployment: ServedDeployment | undefined;
     if (url.startsWith('/gpu', modelEnd)) {
       const labelEnd = segmentEnd(url, modelEnd + 1);
       const label = url.slice(modelEnd + 1, labelEnd);
@@ -112,13 +111,13 @@ export class RouteIndex {
     return [...this.models.keys()];
   }
 
-  private add(d: Deployment): void {
+  private add(d: ServedDeployment): void {
     let replicas = this.models.get(d.spec.model);
     if (!replicas) this.models.set(d.spec.model, (replicas = new Map()));
     replicas.set(d.spec.gpuLabel, d);
   }
 
-  private remove(d: Deployment): void {
+  private remove(d: ServedDeployment): void {
     const replicas = this.models.get(d.spec.model);
     if (replicas?.get(d.spec.gpuLabel) !== d) return;
     replicas.delete(d.spec.gpuLabel);

@@ -34,9 +34,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   const metrics = new GatewayMetrics(options);
   const accounting = new Accounting(metrics, options.events);
   const auth = new Authenticator(options, metrics, accounting);
-  const admission = new Admission(metrics, options.events);
+  const admission = new Admission(metrics, options.events, options.log);
   const routes = new RouteIndex(options.table);
-  const proxy = new UpstreamProxy((exchange, status) => accounting.end(exchange, status));
+  const proxy = new UpstreamProxy((exchange, status) => accounting.end(exchange, status), options.log);
   const dispatcher = new Dispatcher({ options, admission, accounting, balancer: new LeastInFlight(), metrics, proxy });
   const dashboard = createDashboard(options);
 
@@ -46,7 +46,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
   const serveDeploymentRoute = (req: IncomingMessage, res: ServerResponse, match: RouteMatch | RouteNotFound) => {
     if (match instanceof RouteNotFound) return notFound(res, match, match.model);
-    dispatcher.serve(req, res, match).catch((error: unknown) => sendAnyError(req, res, error));
+    dispatcher.serve(req, res, match).catch((error: unknown) => sendAnyError(req, res, error, options.log));
   };
   /** Deployment routes: /<model>[/<gpuLabel>]/<endpoint>. Anything else goes on to the next handler. */
   const deploymentRoutes: express.RequestHandler = (req, res, next) => {
@@ -79,7 +79,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   app.use((req, res) => {
     notFound(res, new GatewayError(404, `no route ${req.method} ${req.path}. Valid routes: ${[...routes.validRoutes(), '/v1/chat/completions', '/v1/completions', '/v1/models', '/info', '/health', '/metrics'].join(', ')}`));
   });
-  app.use(errorHandler);
+  app.use(errorHandler(options.log));
 
   // Deployment routes are the hot path: the server hands them to the same handler Express mounts
   // above, after the same auth, but without going through Express (measured: its router and the

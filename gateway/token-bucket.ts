@@ -9,7 +9,7 @@
 // sweep() deletes those, and a hard cap evicts the oldest buckets should a flood of clients arrive
 // between sweeps.
 
-import type { Limits } from '../orchestrator/config/types.ts';
+import type { Limits } from './types.ts';
 
 export type BucketLimits = Pick<Limits, 'requestsPerSecond' | 'burst'>;
 

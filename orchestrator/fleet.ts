@@ -7,13 +7,17 @@ import { createGateway, type Gateway } from '../gateway/server.ts';
 import type { GatewayNotice } from '../gateway/types.ts';
 import { formatIssues } from './config/load.ts';
 import type { FleetConfig, GatewaySettings, GpuInfo, RuntimeKind } from './config/types.ts';
+import { DEFAULT_FLEET } from './config/expand.ts';
 import { loadFleetConfig } from './load-fleet-config.ts';
+import { RestartRecords } from './deployment/restart-records.ts';
 import { DeploymentTable } from './deployment/table.ts';
 import { GpuPoller } from './gpus.ts';
 import { log } from './log.ts';
+import { Ownership, portInUse } from './ownership.ts';
 import { Reconciler } from './reconcile/reconciler.ts';
-import { commandRuntime, simulatorRuntime } from './runtime/local-runtimes.ts';
-import type { Instance, Runtime } from './runtime/runtime.ts';
+import type { RuntimeDriver } from './runtime/driver.ts';
+import { commandDriver, simulatorDriver } from './runtime/local-runtimes.ts';
+import type { ProcessDriver } from './runtime/process-driver.ts';
 import { TokenStore } from './token.ts';
 
 export interface FleetOptions {
@@ -21,6 +25,8 @@ export interface FleetOptions {
   stateDir: string;
   /** Overrides gateway.port from the file. */
   port?: number;
+  /** Overrides gateway.fleet from the file: whose containers and locks these are. */
+  fleet?: string;
   /** A token to use instead of the stored or generated one (VALID_TOKEN in the environment). */
   token?: string;
 }
@@ -32,13 +38,14 @@ export class ConfigInvalidError extends Error {
 }
 
 /**
- * The running service: the deployments, the runtimes that run them, the reconciler that follows
- * models.yaml, and the gateway in front. `npm run up` is a thin shell around this.
+ * The running service, composed: the deployment table and its supervisors, the runtime drivers, the
+ * reconciler that keeps converging on models.yaml, and the gateway in front (which sees the table
+ * and the token only through the interfaces it declares). `npm run up` is a thin shell around this.
  */
 export class Fleet {
   readonly table = new DeploymentTable();
   readonly events = new EventEmitter();
-  private runtimes = new Map<RuntimeKind, Runtime>();
+  private drivers = new Map<RuntimeKind, RuntimeDriver>();
   private reconciler: Reconciler;
   private watchers: FSWatcher[] = [];
   private gpuPoller?: GpuPoller;
@@ -46,6 +53,8 @@ export class Fleet {
   private reloadTimer?: NodeJS.Timeout;
   gateway!: Gateway;
   port = 0;
+  /** This fleet's lock and its state dir's; released when the process exits. */
+  ownership!: Ownership;
 
   private constructor(
     private readonly options: FleetOptions,
@@ -56,43 +65,67 @@ export class Fleet {
     this.events.setMaxListeners(50);
     this.reconciler = new Reconciler({
       table: this.table,
-      runtime: (kind) => {
-        const runtime = this.runtimes.get(kind);
-        if (!runtime) throw new Error(`no ${kind} runtime prepared`);
-        return runtime;
+      driver: (kind) => {
+        const driver = this.drivers.get(kind);
+        if (!driver) throw new Error(`no ${kind} runtime prepared`);
+        return driver;
       },
+      records: RestartRecords.inStateDir(options.stateDir),
       drainTimeoutMs: () => this.config.gateway.drainTimeoutMs,
     });
   }
 
-  /** Validates models.yaml, opens the token, starts the gateway and then the deployments (in parallel). */
+  /**
+   * Validates models.yaml, takes ownership of the fleet and the state dir, opens the token, binds the
+   * gateway port, and only then adopts or starts the deployments (in parallel). A start refused at any
+   * step before the reconcile (StartRefused: owned by a running `up`, port taken) changes nothing.
+   */
   static async start(options: FleetOptions): Promise<{ fleet: Fleet; settled: Promise<void> }> {
     const configFile = resolve(options.configFile);
     const loaded = await loadFleetConfig(configFile);
     if (!loaded.ok) throw new ConfigInvalidError(formatIssues(loaded.issues));
-    const tokens = await TokenStore.open(options.stateDir, options.token);
-    const fleet = new Fleet({ ...options, configFile }, loaded.config, tokens, loaded.gpus);
-    fleet.configDigest = await digestFile(configFile);
+    const name = options.fleet ?? loaded.config.fleet;
+    const port = options.port ?? loaded.config.gateway.port;
+    const ownership = await Ownership.claim({ pid: process.pid, fleet: name, port, config: configFile, stateDir: options.stateDir, startedAt: new Date().toISOString() });
+    try {
+      const tokens = await TokenStore.open(options.stateDir, options.token);
+      const fleet = new Fleet({ ...options, configFile, fleet: name }, loaded.config, tokens, loaded.gpus);
+      fleet.ownership = ownership;
+      fleet.configDigest = await digestFile(configFile);
 
-    await fleet.prepareRuntimes(loaded.config);
-    fleet.gateway = createGateway({
-      table: fleet.table,
-      settings: () => fleet.settings,
-      tokens,
-      gpus: () => fleet.gpuPoller?.latest() ?? fleet.gpuInventory,
-      events: fleet.events,
-    });
-    // The table is filled before the gateway listens, so /health never reports an empty fleet as healthy.
-    const discovered: Instance[] = fleet.runtimes.has('docker') ? await fleet.runtimes.get('docker')!.discover() : [];
-    const { settled } = await fleet.reconciler.apply(loaded.config.deployments, discovered);
-    fleet.port = await fleet.gateway.listen(options.port ?? loaded.config.gateway.port, loaded.config.gateway.host);
-    await fleet.writeStateFile();
-    if (loaded.gpus.length) {
-      fleet.gpuPoller = new GpuPoller();
-      fleet.gpuPoller.start(5000);
+      await fleet.prepareRuntimes(loaded.config);
+      fleet.gateway = createGateway({
+        table: fleet.table,
+        settings: () => fleet.settings,
+        tokens,
+        gpus: () => fleet.gpuPoller?.latest() ?? fleet.gpuInventory,
+        events: fleet.events,
+        log,
+      });
+      // Listening comes before the reconcile, so a start that cannot serve leaves running containers alone;
+      // /health answers 503 until table.synced.
+      fleet.port = await fleet.gateway.listen(port, loaded.config.gateway.host).catch(async (error: NodeJS.ErrnoException) => {
+        throw error.code === 'EADDRINUSE' ? await portInUse(port) : error;
+      });
+      if (fleet.port !== port) await ownership.update({ port: fleet.port });
+      await fleet.writeStateFile();
+      await fleet.reconciler.setDesired(loaded.config.deployments);
+      const settled = fleet.reconciler.settled();
+      if (loaded.gpus.length) {
+        fleet.gpuPoller = new GpuPoller();
+        fleet.gpuPoller.start(5000);
+      }
+      fleet.watch();
+      return { fleet, settled };
+    } catch (error) {
+      ownership.release();
+      throw error;
     }
-    fleet.watch();
-    return { fleet, settled };
+  }
+
+  /** The fleet's name (`--fleet`, else gateway.fleet, else "default"). */
+  get name(): string {
+    return this.options.fleet ?? DEFAULT_FLEET;
   }
 
   get settings(): GatewaySettings {
@@ -106,16 +139,17 @@ export class Fleet {
     const loaded = await loadFleetConfig(this.options.configFile, running);
     if (!loaded.ok) {
       const report = formatIssues(loaded.issues);
-      log.error(`reload (${reason}): models.yaml is invalid; the running configuration keeps serving:\n${report}`);
+      log.error(`reload (${reason}): ${this.options.configFile} is invalid; the running configuration keeps serving:\n${report}`);
       this.notice('reload', `models.yaml rejected (${loaded.issues.length} problem(s)); still serving the previous configuration`);
       return unchanged;
     }
     await this.prepareRuntimes(loaded.config);
     this.config = loaded.config;
     if (loaded.gpus.length) this.gpuInventory = loaded.gpus;
-    const { actions, settled } = await this.reconciler.apply(loaded.config.deployments);
+    const actions = await this.reconciler.setDesired(loaded.config.deployments, { reload: true });
+    const settled = this.reconciler.settled();
     const summary = actions.length ? actions.map((a) => a.kind).join(', ') : 'no changes';
-    log.info(`reload (${reason}): ${summary}`);
+    log.info(`reload (${reason}): ${summary} (${this.options.configFile})`);
     this.notice('reload', `models.yaml reloaded (${reason}): ${summary}`);
     return { applied: true, settled };
   }
@@ -126,26 +160,34 @@ export class Fleet {
     for (const w of this.watchers) w.close();
     this.gpuPoller?.stop();
     await this.gateway.close(this.config.gateway.drainTimeoutMs);
-    await Promise.all([...this.runtimes.values()].map((r) => r.close()));
+    this.reconciler.close();
+    await Promise.all([...this.drivers.values()].map((driver) => driver.close()));
+  }
+
+  /** Exiting at once: kills every local server's process group (containers keep running); how many. */
+  killLocalServers(): number {
+    let killed = 0;
+    for (const driver of this.drivers.values()) if ('killAll' in driver) killed += (driver as ProcessDriver).killAll();
+    return killed;
   }
 
   /** True when some deployment runs in Docker (so containers outlive this process). */
   get usesDocker(): boolean {
-    return this.runtimes.has('docker');
+    return this.drivers.has('docker');
   }
 
   private async prepareRuntimes(config: FleetConfig): Promise<void> {
     const logDir = join(this.options.stateDir, 'logs');
     for (const kind of new Set(config.deployments.map((d) => d.runtime))) {
-      if (this.runtimes.has(kind)) continue;
-      if (kind === 'simulator') this.runtimes.set(kind, simulatorRuntime(logDir));
-      if (kind === 'process') this.runtimes.set(kind, commandRuntime(logDir));
+      if (this.drivers.has(kind)) continue;
+      if (kind === 'simulator') this.drivers.set(kind, simulatorDriver(logDir));
+      if (kind === 'process') this.drivers.set(kind, commandDriver(logDir));
       if (kind === 'docker') {
         // Loaded on demand: a simulator-only demo needs neither dockerode nor a Docker engine.
-        const { DockerRuntime } = await import('./runtime/docker/docker-runtime.ts');
+        const { DockerDriver } = await import('./runtime/docker/docker-driver.ts');
         const { pingDocker } = await import('./runtime/docker/client.ts');
         await pingDocker();
-        this.runtimes.set(kind, new DockerRuntime());
+        this.drivers.set(kind, new DockerDriver({ fleet: this.name }));
       }
     }
   }
@@ -169,7 +211,7 @@ export class Fleet {
       const digest = await digestFile(this.options.configFile).catch(() => '');
       if (!digest || digest === this.configDigest) return; // same content (or mid-save): nothing to do
       this.configDigest = digest;
-      await this.reload('models.yaml changed');
+      await this.reload(`${basename(this.options.configFile)} changed`);
     }, 300);
   }
 
@@ -180,7 +222,7 @@ export class Fleet {
 
   private async writeStateFile(): Promise<void> {
     await mkdir(this.options.stateDir, { recursive: true });
-    const state = { pid: process.pid, port: this.port, config: this.options.configFile, startedAt: new Date().toISOString() };
+    const state = { pid: process.pid, port: this.port, config: this.options.configFile, fleet: this.name, stateDir: this.options.stateDir, startedAt: new Date().toISOString() };
     await writeFile(join(this.options.stateDir, 'gateway.json'), JSON.stringify(state, null, 2) + '\n');
   }
 }

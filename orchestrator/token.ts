@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { nanoid } from 'nanoid';
 
 // The gateway's bearer token. nanoid(32) carries 190 bits. Stored in <stateDir>/token.json, mode 0600,
@@ -13,11 +13,30 @@ interface TokenFile {
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
+/**
+ * How an operator prints the token of this state dir, e.g. "`npm run token -- --state-dir /srv/fleet`
+ * prints it"; --state-dir is left out where a plain `npm run token` reads the same dir.
+ */
+function tokenHint(stateDir: string): string {
+  const isDefault = resolve(stateDir) === resolve('.state') && !process.env.FLEET_STATE_DIR;
+  return isDefault ? '`npm run token` prints it' : `\`npm run token -- --state-dir ${shellWord(resolve(stateDir))}\` prints it`;
+}
+
+function shellWord(s: string): string {
+  return /^[\w./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`;
+}
+
 export class TokenStore {
   private current: Buffer;
   private previous?: { digest: Buffer; validUntil: number };
+  /** For 401 messages and the banner: how to print the valid token. */
+  readonly hint: string;
 
-  private constructor(private file: TokenFile) {
+  private constructor(
+    private file: TokenFile,
+    stateDir: string,
+  ) {
+    this.hint = tokenHint(stateDir);
     this.current = digest(file.token);
     if (file.previous) this.previous = { digest: digest(file.previous.token), validUntil: file.previous.validUntil };
   }
@@ -48,7 +67,7 @@ export class TokenStore {
     if (given && given !== file?.token) file = { token: given };
     if (!file) file = { token: nanoid(32) };
     await writeTokenFile(stateDir, file);
-    return new TokenStore(file);
+    return new TokenStore(file, stateDir);
   }
 
   /** Makes a new token; the old one keeps working for graceMs. */
@@ -56,7 +75,7 @@ export class TokenStore {
     const old = await readTokenFile(stateDir);
     const file: TokenFile = { token: nanoid(32), previous: old ? { token: old.token, validUntil: Date.now() + graceMs } : undefined };
     await writeTokenFile(stateDir, file);
-    return new TokenStore(file);
+    return new TokenStore(file, stateDir);
   }
 
   /** Re-reads the file (after `npm run token -- --rotate` from another process). */

@@ -156,14 +156,16 @@ async function drain(s: SimSettings, sim: SimServer): Promise<never> {
 export async function runLauncher(s: SimSettings): Promise<void> {
   useJsonOutput(s.jsonOutput);
   logStartup(s);
-  let stopping: ((signal: NodeJS.Signals) => void) | undefined = (signal) => {
-    emit({ target: LAUNCHER, message: `Received ${signal} while loading: shutting down shards` });
+  let stopping: (() => void) | undefined = () => {
+    emit({ target: LAUNCHER, message: 'Shutting down shards' });
     process.exit(0);
   };
+  // Every signal is named in the log (real TGI does not), so a test can tell which ones reached it.
   const onSignal = (signal: NodeJS.Signals) => {
     const stop = stopping;
     stopping = undefined; // a second signal while draining changes nothing
-    stop?.(signal);
+    emit({ target: LAUNCHER, message: stop ? `Received ${signal}; shutting down` : `Received ${signal}; already shutting down` });
+    stop?.();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import express from 'express';
-import { log } from '../../orchestrator/log.ts';
+import type { Logger } from '../types.ts';
 import { buildDashboard, DIST_DIR, UI_DIR, type BuiltFile } from './build.ts';
 
 // Serves the page: GET / (index.html) and GET /ui/<file>. Files come from dist/ when `npm run build`
@@ -37,7 +37,7 @@ async function readFreshDist(): Promise<BuiltFile[] | undefined> {
   }
 }
 
-async function loadAssets(): Promise<Map<string, Buffer>> {
+async function loadAssets(log: Logger): Promise<Map<string, Buffer>> {
   let files = await readFreshDist();
   if (!files) {
     log.info('dashboard: gateway/dashboard/dist is missing or older than its sources; building the page in memory (npm run build writes it)');
@@ -46,8 +46,8 @@ async function loadAssets(): Promise<Map<string, Buffer>> {
   return new Map(files.map((f) => [f.name, Buffer.from(f.contents)]));
 }
 
-export function dashboardAssets(): express.Router {
-  const assets = loadAssets();
+export function dashboardAssets(log: Logger): express.Router {
+  const assets = loadAssets(log);
   assets.catch((err: Error) => log.error({ err }, `dashboard: could not build the page: ${err.message}; run npm run build to see the full error`));
   const router = express.Router();
 

@@ -1,7 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import type { Deployment, StateChange } from '../../orchestrator/deployment/deployment.ts';
-import type { DeploymentTable } from '../../orchestrator/deployment/table.ts';
-import type { GatewayNotice } from '../types.ts';
+import type { DeploymentDirectory, GatewayNotice, ServedDeployment, StateChange } from '../types.ts';
 
 // What an operator wants to read back after the fact: deployments coming and going, state changes
 // (crashes and restarts included), reloads and rate-limit bursts. A ring of the latest entries.
@@ -40,15 +38,15 @@ export class EventLog {
 }
 
 /** Fills the log from the table's and the gateway's events; returns a function that stops listening. */
-export function recordFleetEvents(eventLog: EventLog, table: DeploymentTable, events: EventEmitter): () => void {
+export function recordFleetEvents(eventLog: EventLog, table: DeploymentDirectory, events: EventEmitter): () => void {
   const onState = (c: StateChange) => {
     const restarts = c.to === 'down' ? table.get(c.key)?.restarts : undefined;
     const why = [c.detail, restarts ? `restarts so far: ${restarts}` : undefined].filter(Boolean).join('; ');
     eventLog.push({ at: c.at, level: STATE_LEVEL[c.to] ?? 'info', kind: 'state', key: c.key, message: `${c.from} → ${c.to}${why ? ` (${why})` : ''}` });
   };
-  const onAdded = (d: Deployment) =>
+  const onAdded = (d: ServedDeployment) =>
     eventLog.push({ at: Date.now(), level: 'info', kind: 'added', key: d.key, message: `added: ${d.spec.modelId} on GPU ${d.spec.gpus.join(', ')}` });
-  const onRemoved = (d: Deployment) => eventLog.push({ at: Date.now(), level: 'info', kind: 'removed', key: d.key, message: 'removed' });
+  const onRemoved = (d: ServedDeployment) => eventLog.push({ at: Date.now(), level: 'info', kind: 'removed', key: d.key, message: 'removed' });
   const onNotice = (n: GatewayNotice) => eventLog.push({ at: n.at, level: NOTICE_LEVEL[n.kind] ?? 'info', kind: n.kind, message: n.message });
 
   table.on('state', onState);

@@ -1,6 +1,4 @@
-import type { Deployment } from '../../orchestrator/deployment/deployment.ts';
-import type { DeploymentState } from '../../orchestrator/deployment/state.ts';
-import type { GatewayOptions } from '../types.ts';
+import type { DeploymentStateName, GatewayOptions, ServedDeployment } from '../types.ts';
 import type { RequestStats, StatsSummary } from './stats.ts';
 
 // The page's view of the fleet, as JSON. Only what the page shows: no env, no upstream address, no log tail.
@@ -9,15 +7,21 @@ export interface DeploymentView {
   key: string;
   model: string;
   gpuLabel: string;
-  gpus: number[];
+  gpus: readonly number[];
   modelId: string;
   runtime: string;
   vision: boolean;
-  state: DeploymentState;
+  state: DeploymentStateName;
   phase?: string;
-  /** When the current state was entered (ms since epoch): uptime while ready. */
+  /** When the current state was entered (ms since epoch). */
   since: number;
+  /** When the server process last started (ms since epoch), when known: uptime while ready. */
+  startedAt?: number;
   restarts: number;
+  /** Start attempts since the last success (0 while healthy). */
+  attempts: number;
+  /** When a failed deployment is tried again (ms since epoch), when a retry is scheduled. */
+  nextRetryAt?: number;
   inFlight: number;
   failure?: { message: string; diagnosis?: string };
   /** Rates and latencies over the last minute. */
@@ -47,7 +51,7 @@ export interface Overview {
 const MINUTE = 60_000;
 const QUARTER_HOUR = 15 * MINUTE;
 
-function deploymentView(d: Deployment, stats: RequestStats): DeploymentView {
+function deploymentView(d: ServedDeployment, stats: RequestStats): DeploymentView {
   return {
     key: d.key,
     model: d.spec.model,
@@ -59,7 +63,10 @@ function deploymentView(d: Deployment, stats: RequestStats): DeploymentView {
     state: d.state,
     phase: d.phase,
     since: d.since,
+    startedAt: d.startedAt,
     restarts: d.restarts,
+    attempts: d.attempts,
+    nextRetryAt: d.nextRetryAt,
     inFlight: d.inFlight,
     failure: d.lastFailure && { message: d.lastFailure.message, diagnosis: d.lastFailure.diagnosis },
     lastMinute: stats.summary(d.key, MINUTE),
@@ -68,7 +75,7 @@ function deploymentView(d: Deployment, stats: RequestStats): DeploymentView {
 }
 
 /** Every GPU nvidia-smi reports, plus any GPU a deployment is pinned to that it does not (the demo has none). */
-function gpuViews(options: GatewayOptions, deployments: readonly Deployment[]): GpuView[] {
+function gpuViews(options: GatewayOptions, deployments: readonly ServedDeployment[]): GpuView[] {
   const views = new Map<number, GpuView>();
   for (const g of options.gpus()) {
     views.set(g.index, { index: g.index, name: g.name, memoryUsedMiB: g.memoryUsedMiB, memoryTotalMiB: g.memoryTotalMiB, utilizationPercent: g.utilizationPercent, deployments: [] });

@@ -43,7 +43,7 @@ export function createDashboard(options: GatewayOptions): Dashboard {
   });
 
   return {
-    publicRouter: dashboardAssets(),
+    publicRouter: dashboardAssets(options.log),
     apiRouter,
     close() {
       options.events.off('request', onRequest);

@@ -1,13 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { LockHolder } from '../ownership.ts';
 import { TokenStore } from '../token.ts';
 
-/** The running gateway of a state dir (written by `up`), queried with the stored token. */
-export async function fetchFromRunningGateway(stateDir: string, path: string): Promise<unknown | undefined> {
+/** A running gateway, queried with its state dir's token (read only: a missing token is not created). */
+export async function fetchFromGateway(gateway: Pick<LockHolder, 'port' | 'stateDir'>, path: string): Promise<unknown | undefined> {
   try {
-    const { port } = JSON.parse(await readFile(join(stateDir, 'gateway.json'), 'utf8')) as { port: number };
-    const tokens = await TokenStore.open(stateDir);
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${tokens.token}` }, signal: AbortSignal.timeout(3000) });
+    const { token } = JSON.parse(await readFile(TokenStore.path(gateway.stateDir), 'utf8')) as { token: string };
+    const res = await fetch(`http://127.0.0.1:${gateway.port}${path}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(3000) });
     return res.ok ? await res.json() : undefined;
   } catch {
     return undefined;

@@ -1,51 +1,70 @@
-import type { DockerInstance } from '../runtime/docker/docker-runtime.ts';
-import { fetchFromRunningGateway } from './gateway-client.ts';
-import { stateDirOf } from './options.ts';
+import { runningFleets } from '../ownership.ts';
+import { describeTarget, findFleet, type TargetOptions } from './fleet-target.ts';
+import { fleetContainers } from './fleet-containers.ts';
+import { fetchFromGateway } from './gateway-client.ts';
 import { formatDuration, renderTable } from './table.ts';
 
-interface GatewayDeployment {
+/** A deployment as the gateway's /info describes it; the newer fields may be missing (older gateways). */
+export interface GatewayDeployment {
   route: string;
   gpus: number[];
   state: string;
-  phase?: string;
-  upstream?: string;
+  phase?: string | null;
+  upstream?: string | null;
   restarts?: number;
   since?: string;
+  started_at?: string | null;
+  attempts?: number;
+  next_retry_at?: string | null;
   runtime?: string;
   instance?: string | null;
 }
 
 /**
- * What runs: the running gateway's view (every runtime, with live state) merged with Docker's
+ * What one fleet runs: its running gateway's view (every runtime, with live state) merged with Docker's
  * (containers exist even while no `up` runs).
  */
-export async function status(options: { stateDir?: string }): Promise<number> {
-  const fromGateway = (await fetchFromRunningGateway(stateDirOf(options.stateDir), '/info')) as { deployments?: GatewayDeployment[] } | undefined;
-  const containers = await dockerInstances();
+export async function status(options: TargetOptions): Promise<number> {
+  const target = await findFleet(options);
+  console.log(describeTarget(target));
+  for (const note of target.notes) console.log(`note: ${note}`);
+  if (target.stateDirHeldBy) console.log(`note: state dir ${target.stateDir} is used by fleet "${target.stateDirHeldBy.fleet}" (pid ${target.stateDirHeldBy.pid}): \`npm run status -- --fleet ${target.stateDirHeldBy.fleet}\` shows that one`);
+  const gateway = target.running ?? target.recorded;
+  const fromGateway = gateway ? ((await fetchFromGateway(gateway, '/info')) as { deployments?: GatewayDeployment[] } | undefined) : undefined;
+  if (gateway && !fromGateway) console.log(`note: the gateway (pid ${gateway.pid}, port ${gateway.port}) did not answer /info with the token of ${gateway.stateDir}; showing Docker's view only`);
+  const containers = await fleetContainers(target.fleet);
   const keys = new Set([...(fromGateway?.deployments ?? []).map((d) => d.route.replace(/^\//, '')), ...containers.map((c) => c.key)]);
   if (!keys.size) {
-    console.log(fromGateway ? 'the gateway runs no deployments' : 'nothing is running (no gateway answers for this state dir, and no TGI containers of this project exist)');
+    const others = (await runningFleets()).filter((h) => h.fleet !== target.fleet).map((h) => h.fleet);
+    const elsewhere = others.length ? `; running fleets: ${others.join(', ')} (\`npm run status -- --fleet NAME\`)` : '';
+    console.log(fromGateway ? `the gateway runs no deployments${elsewhere}` : `nothing of fleet "${target.fleet}" is running (no gateway, no TGI containers)${elsewhere}`);
     return 0;
   }
   const rows = [...keys].sort().map((key) => {
     const live = fromGateway?.deployments?.find((d) => d.route.replace(/^\//, '') === key);
     const container = containers.find((c) => c.key === key);
     const port = container?.hostPort ?? (live?.upstream ? new URL(live.upstream).port : '');
-    const state = live ? `${live.state}${live.phase ? ` (${live.phase})` : ''}` : `${container!.status} (no gateway)`;
-    const since = live?.since ? Date.parse(live.since) : container?.createdAt;
-    return [key, container ? container.name : live?.instance ? `${live.runtime === 'docker' ? '' : 'pid '}${live.instance}` : '-', container?.gpus ?? live?.gpus.join(',') ?? '', String(port), state, since ? formatDuration(Date.now() - since) : '', String(live?.restarts ?? '')];
+    const started = live ? Date.parse(live.started_at ?? live.since ?? '') : container?.createdAt;
+    return [
+      key,
+      container ? container.name : live?.instance ? `${live.runtime === 'docker' ? '' : 'pid '}${live.instance}` : '-',
+      container?.gpus ?? live?.gpus.join(',') ?? '',
+      String(port),
+      live ? liveState(live) : `${container!.status} (no gateway)`,
+      started && !Number.isNaN(started) ? formatDuration(Date.now() - started) : '',
+      String(live?.restarts ?? ''),
+    ];
   });
   console.log(renderTable(['DEPLOYMENT', 'CONTAINER', 'GPU', 'HOST PORT', 'STATE', 'UPTIME', 'RESTARTS'], rows));
   return 0;
 }
 
-async function dockerInstances(): Promise<DockerInstance[]> {
-  try {
-    const { pingDocker } = await import('../runtime/docker/client.ts');
-    await pingDocker();
-    const { DockerRuntime } = await import('../runtime/docker/docker-runtime.ts');
-    return await new DockerRuntime().discover();
-  } catch {
-    return [];
-  }
+/** "ready", "loading (warming up)", "failed (attempt 3, retry in 40s)". */
+export function liveState(d: Pick<GatewayDeployment, 'state' | 'phase' | 'attempts' | 'next_retry_at'>, now = Date.now()): string {
+  const details: string[] = [];
+  if (d.phase) details.push(d.phase);
+  if (d.attempts && d.attempts > 1) details.push(`attempt ${d.attempts}`);
+  const retryAt = d.next_retry_at ? Date.parse(d.next_retry_at) : NaN;
+  if (!Number.isNaN(retryAt)) details.push(`retry in ${formatDuration(retryAt - now)}`);
+  return details.length ? `${d.state} (${details.join(', ')})` : d.state;
 }

@@ -1,6 +1,7 @@
 import type { Fleet } from '../fleet.ts';
 import { ConfigInvalidError, Fleet as FleetClass } from '../fleet.ts';
 import { log } from '../log.ts';
+import { StartRefused } from '../ownership.ts';
 import { formatDuration, renderTable } from './table.ts';
 import { stateDirOf } from './options.ts';
 
@@ -8,23 +9,26 @@ export interface UpOptions {
   config: string;
   port?: number;
   stateDir?: string;
+  fleet?: string;
 }
 
 export async function up(options: UpOptions): Promise<void> {
   const stateDir = stateDirOf(options.stateDir);
   let started: Awaited<ReturnType<typeof FleetClass.start>>;
   try {
-    started = await FleetClass.start({ configFile: options.config, stateDir, port: options.port, token: process.env.VALID_TOKEN || undefined });
+    started = await FleetClass.start({ configFile: options.config, stateDir, port: options.port, fleet: options.fleet, token: process.env.VALID_TOKEN || undefined });
   } catch (error) {
     if (error instanceof ConfigInvalidError) {
       console.error(`${options.config} cannot be run; nothing was started:\n${error.report}`);
+    } else if (error instanceof StartRefused) {
+      console.error(`up refused: ${error.message}`);
     } else {
       console.error(`up failed: ${error instanceof Error ? error.message : error}`);
     }
     process.exit(1);
   }
   const { fleet, settled } = started;
-  printBanner(fleet);
+  printBanner(fleet, stateDir);
   const progress = reportProgress(fleet);
   void settled.then(() => {
     clearInterval(progress);
@@ -35,7 +39,7 @@ export async function up(options: UpOptions): Promise<void> {
   handleSignals(fleet);
 }
 
-function printBanner(fleet: Fleet): void {
+function printBanner(fleet: Fleet, stateDir: string): void {
   const rows = fleet.table.all().map((d) => [`/${d.key}`, d.spec.modelId, d.spec.gpus.join(','), d.spec.runtime, d.state]);
   console.log('');
   console.log(`VALID_TOKEN=${fleet.tokens.token}`);
@@ -43,7 +47,8 @@ function printBanner(fleet: Fleet): void {
   console.log(renderTable(['ROUTE', 'MODEL ID', 'GPUS', 'RUNTIME', 'STATE'], rows));
   console.log('');
   const first = fleet.table.all()[0];
-  console.log(`Gateway listening on http://localhost:${fleet.port} (token above; \`npm run token\` prints it again).`);
+  console.log(`Fleet "${fleet.name}": gateway listening on http://localhost:${fleet.port} (token above; ${fleet.tokens.hint} again).`);
+  console.log(`Following edits of ${fleet.config.file} (saving applies them; SIGHUP reloads); state dir ${stateDir}.`);
   if (first) console.log(`Try: curl -s http://localhost:${fleet.port}/${first.key}/generate -H "Authorization: Bearer $VALID_TOKEN" -H 'Content-Type: application/json' -d '{"inputs":"Hello","parameters":{"max_new_tokens":20}}'`);
   console.log('');
 }
@@ -57,15 +62,34 @@ function reportProgress(fleet: Fleet): NodeJS.Timeout {
   }, 5000).unref();
 }
 
+/**
+ * SIGINT/SIGTERM: stop accepting, drain in-flight requests, stop the local servers, exit 0.
+ * One Ctrl-C often arrives more than once: the terminal signals its whole foreground process group
+ * and npm forwards the signal to its script as well, so a repeat within a second of the first is the
+ * same keypress and is ignored. A later one means "now": in-flight requests are cut, the local
+ * servers are killed, and the exit code is 128 + the signal number (130 for Ctrl-C).
+ */
 function handleSignals(fleet: Fleet): void {
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) {
-      log.warn(`${signal} again: exiting without waiting for in-flight requests`);
-      process.exit(1);
+  const SAME_KEYPRESS_MS = 1000;
+  let firstAt: number | undefined;
+  const exitNow = (signal: NodeJS.Signals, afterMs: number): never => {
+    const busy = fleet.table.all().filter((d) => d.inFlight > 0);
+    const inFlight = busy.reduce((sum, d) => sum + d.inFlight, 0);
+    const cut = `${inFlight} in-flight request(s)${busy.length ? ` (${busy.map((d) => `${d.key}: ${d.inFlight}`).join(', ')})` : ''}`;
+    // Local servers run in their own process groups (a terminal's Ctrl-C does not reach them), so
+    // nothing else stops them once this process is gone.
+    const killed = fleet.killLocalServers();
+    log.warn(`${signal} again ${(afterMs / 1000).toFixed(1)}s after the first: exiting without waiting; cut ${cut} and killed ${killed} local server(s)${fleet.usesDocker ? '; the TGI containers keep running' : ''}`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  const stop = async (signal: NodeJS.Signals) => {
+    if (firstAt !== undefined) {
+      const afterMs = Date.now() - firstAt;
+      if (afterMs < SAME_KEYPRESS_MS) return void log.debug(`${signal} ${afterMs} ms after the first: the same stop request relayed again (terminal process group, npm); ignored`);
+      exitNow(signal, afterMs);
     }
-    stopping = true;
-    log.info(`${signal}: no new requests; draining in-flight requests (up to ${formatDuration(fleet.settings.drainTimeoutMs)})`);
+    firstAt = Date.now();
+    log.info(`${signal}: no new requests; draining in-flight requests (up to ${formatDuration(fleet.settings.drainTimeoutMs)}; a second ${signal === 'SIGINT' ? 'Ctrl-C' : signal} cuts them and exits now)`);
     await fleet.shutdown();
     if (fleet.usesDocker) log.info('stopped; the TGI containers keep running (the next `npm run up` adopts them); `npm run down` removes them');
     else log.info('stopped');

@@ -13,6 +13,6 @@ export async function validate(options: { config: string }): Promise<number> {
   }
   const rows = loaded.config.deployments.map((d) => [`/${d.key}`, d.modelId, d.gpus.join(','), d.runtime, d.runtime === 'docker' ? d.image : '']);
   console.log(renderTable(['ROUTE', 'MODEL ID', 'GPUS', 'RUNTIME', 'IMAGE'], rows));
-  console.log(`\n${options.config} is valid: ${loaded.config.deployments.length} deployment(s).`);
+  console.log(`\n${options.config} is valid: ${loaded.config.deployments.length} deployment(s), fleet "${loaded.config.fleet}".`);
   return 0;
 }

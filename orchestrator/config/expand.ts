@@ -1,6 +1,5 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { configHash } from './hash.ts';
 import { LAUNCHER_KEYS, type RawDefaults, type RawGateway, type RawModel } from './schema.ts';
 import type { Accelerator, DeploymentSpec, GatewaySettings, Limits } from './types.ts';
 
@@ -26,6 +25,13 @@ const GATEWAY_DEFAULTS: GatewaySettings = {
   tokenGraceMs: 3_600_000,
   authLockout: { failures: 10, windowMs: 60_000, lockoutMs: 300_000 },
 };
+
+/** The fleet of a file without `gateway.fleet` (and of `up`, `down`, … without --fleet). */
+export const DEFAULT_FLEET = 'default';
+
+export function resolveFleet(raw: RawGateway | null | undefined): string {
+  return raw?.fleet ?? DEFAULT_FLEET;
+}
 
 export function resolveGateway(raw: RawGateway | null | undefined): GatewaySettings {
   const d = GATEWAY_DEFAULTS;
@@ -63,7 +69,7 @@ export function resolveHfCache(defaults: RawDefaults | null | undefined, env: No
 }
 
 /** One models.yaml entry with every setting resolved; its GPUs are placed separately (placement.ts). */
-export type ResolvedModel = Omit<DeploymentSpec, 'key' | 'model' | 'gpuLabel' | 'gpus' | 'hfCache' | 'configHash'> & {
+export type ResolvedModel = Omit<DeploymentSpec, 'key' | 'model' | 'gpuLabel' | 'gpus' | 'hfCache'> & {
   /** Position in `models:`. */
   index: number;
   raw: RawModel;
@@ -134,7 +140,7 @@ export function gpuLabel(gpus: readonly number[]): string {
 export function toDeployments(model: ResolvedModel, replicaGpus: readonly number[][], hfCache: string): DeploymentSpec[] {
   return replicaGpus.map((gpus) => {
     const label = gpuLabel(gpus);
-    const spec: Omit<DeploymentSpec, 'configHash'> = {
+    const spec: DeploymentSpec = {
       key: `${model.name}/${label}`,
       model: model.name,
       gpuLabel: label,
@@ -153,6 +159,6 @@ export function toDeployments(model: ResolvedModel, replicaGpus: readonly number
       limits: { ...model.limits },
       hfCache,
     };
-    return { ...spec, configHash: configHash(spec) };
+    return spec;
   });
 }

@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
-import { resolveGateway, resolveHfCache, resolveModel, toDeployments } from './expand.ts';
+import { resolveFleet, resolveGateway, resolveHfCache, resolveModel, toDeployments } from './expand.ts';
 import { interpolateDocument } from './interpolate.ts';
 import { placeReplicas, type RunningPlacement } from './placement.ts';
 import { formatPath, type Problem } from './problem.ts';
 import { fileSchema, modelSchema } from './schema.ts';
 import { SourceMap } from './source.ts';
 import type { ConfigIssue, FleetConfig, GpuInfo } from './types.ts';
-import { validateModels } from './validate.ts';
+import { validateGateway, validateModels } from './validate.ts';
 import { problemsFromZod } from './zod-issues.ts';
 
 // models.yaml → FleetConfig, or every problem in it located by file:line:column and key path.
@@ -96,14 +96,14 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
   const resolved = parsed.map(({ model, index }) => resolveModel(model, index, top.data.defaults, gateway));
   const validation = validateModels(resolved, top.data.defaults);
   const placement = placeReplicas(resolved, options.gpus, options.running);
-  errors.push(...validation.errors, ...placement.errors);
+  errors.push(...validateGateway(top.data.gateway), ...validation.errors, ...placement.errors);
   warnings.push(...validation.warnings);
   if (entries.length === 0) warnings.push({ path: ['models'], message: 'no models: the gateway will serve no model routes' });
   if (errors.length) return { ok: false, issues: ordered(errors.map(issue)) };
 
   const hfCache = resolveHfCache(top.data.defaults, env, path.dirname(path.resolve(file)));
   const deployments = resolved.flatMap((model) => toDeployments(model, placement.replicaGpus.get(model.index) ?? [], hfCache));
-  return { ok: true, config: { file: path.resolve(file), gateway, deployments }, warnings: ordered(warnings.map(issue)) };
+  return { ok: true, config: { file: path.resolve(file), fleet: resolveFleet(top.data.gateway), gateway, deployments }, warnings: ordered(warnings.map(issue)) };
 }
 
 /** One line per issue: `models.yaml:12:7 models[1].gpus: GPU 7 does not exist (…) — hint: …`. */

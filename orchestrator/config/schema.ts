@@ -100,6 +100,8 @@ const rateLimitFields = {
 };
 
 export const gatewaySchema = z.strictObject({
+  /** Which fleet this file runs (names its containers and locks); checked in validate.ts. */
+  fleet: z.string({ error: 'expected a fleet name like prod or team-a' }).optional(),
   port: z.int({ error: 'expected a port number' }).min(1, { error: 'a port is 1–65535' }).max(65535, { error: 'a port is 1–65535' }).optional(),
   host: text.optional(),
   rate_limit: z.strictObject(rateLimitFields).optional(),

@@ -2,38 +2,14 @@
 // expanded into one DeploymentSpec per replica. Everything downstream (runtimes, reconcile, gateway)
 // works from these types only, never from raw YAML.
 
+import type { GatewaySettings, Limits } from '../../gateway/types.ts';
+
+// Limits, GatewaySettings and GpuInfo are declared by the gateway, which enforces and shows them.
+export type { GatewaySettings, GpuInfo, Limits } from '../../gateway/types.ts';
+
 export type RuntimeKind = 'docker' | 'process' | 'simulator';
 export type Accelerator = 'nvidia' | 'amd' | 'intel';
 export type PullPolicy = 'missing' | 'always' | 'never';
-
-/** Per-deployment request limits enforced by the gateway. */
-export interface Limits {
-  /** Token bucket refill rate, per client (token + address) per deployment. */
-  requestsPerSecond: number;
-  /** Token bucket size. */
-  burst: number;
-  /** In-flight requests per deployment; beyond it the gateway answers 429. */
-  maxConcurrentRequests: number;
-  /** Non-streaming request timeout; for streams, the longest silence between two events. */
-  requestTimeoutMs: number;
-}
-
-export interface GatewaySettings {
-  port: number;
-  /** Address the gateway listens on (default 0.0.0.0). */
-  host: string;
-  limits: Limits;
-  /** Whether GET /metrics needs the bearer token (default true). */
-  metricsAuth: boolean;
-  /** Largest request body accepted, in bytes (default 8 MiB: room for a 1024x1024 image in base64). */
-  maxBodyBytes: number;
-  /** How long removal/replacement/shutdown waits for in-flight requests (default 30 s). */
-  drainTimeoutMs: number;
-  /** How long a rotated-out token keeps working (default 1 h). */
-  tokenGraceMs: number;
-  /** Wrong tokens from one address within windowMs before that address is locked out for lockoutMs. */
-  authLockout: { failures: number; windowMs: number; lockoutMs: number };
-}
 
 export interface SimulatorSettings {
   /** Seconds during which nothing listens, like TGI loading weights (0 = none). */
@@ -81,13 +57,13 @@ export interface DeploymentSpec {
   limits: Limits;
   /** Host folder mounted at /data (Hugging Face cache), shared by all containers. */
   hfCache: string;
-  /** sha256 over everything that shapes the running server (not the gateway limits). */
-  configHash: string;
 }
 
 export interface FleetConfig {
   /** Absolute path of the file it came from. */
   file: string;
+  /** `gateway.fleet`, default "default": whose containers and locks these are (`up --fleet` overrides it). */
+  fleet: string;
   gateway: GatewaySettings;
   deployments: DeploymentSpec[];
 }
@@ -101,13 +77,4 @@ export interface ConfigIssue {
   path: string;
   message: string;
   hint?: string;
-}
-
-export interface GpuInfo {
-  index: number;
-  uuid: string;
-  name: string;
-  memoryTotalMiB: number;
-  memoryUsedMiB: number;
-  utilizationPercent: number;
 }

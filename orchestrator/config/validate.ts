@@ -1,11 +1,13 @@
 import type { ResolvedModel } from './expand.ts';
 import type { Path, Problem } from './problem.ts';
-import { LAUNCHER_KEYS, type RawDefaults } from './schema.ts';
+import { LAUNCHER_KEYS, type RawDefaults, type RawGateway } from './schema.ts';
 
 // Rules across keys and models that the schema cannot express (GPU placement is in placement.ts).
 // Route keys (<name>/<gpuLabel>) are unique because names are unique and a model uses a GPU once.
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+/** A fleet name goes into container names, Docker labels and lock file names. */
+const FLEET_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 /** First path segments the gateway itself answers. */
 const RESERVED_NAMES = new Set(['v1', 'info', 'health', 'metrics', 'ui', 'api', 'prometheus', 'generate', 'generate_stream', 'tokenize', 'ping', 'docs', 'favicon.ico']);
 /** Launcher flags the orchestrator sets itself. */
@@ -62,6 +64,27 @@ export function validateModels(models: readonly ResolvedModel[], defaults: RawDe
     }
   }
   return result;
+}
+
+export function validateGateway(gateway: RawGateway | null | undefined): Problem[] {
+  const fleetError = gateway?.fleet === undefined ? undefined : checkFleetName(gateway.fleet);
+  return fleetError ? [{ path: ['gateway', 'fleet'], ...fleetError }] : [];
+}
+
+/** Why `name` cannot name a fleet (`gateway.fleet`, `--fleet`), or undefined if it can. */
+export function checkFleetName(name: string): Omit<Problem, 'path'> | undefined {
+  if (FLEET_NAME.test(name)) return undefined;
+  const why =
+    name.length === 0 ? 'it is empty'
+    : name.length > 32 ? `it is ${name.length} characters long (at most 32)`
+    : /[A-Z]/.test(name) ? 'it has uppercase letters'
+    : !/^[a-z0-9]/.test(name) ? 'it must start with a lowercase letter or a digit'
+    : `it contains ${[...new Set(name.replace(/[a-z0-9-]/g, ''))].map((c) => JSON.stringify(c)).join(', ')}`;
+  const suggestion = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+/, '').slice(0, 32);
+  return {
+    message: `\`${name}\` cannot name a fleet: ${why}`,
+    hint: `a fleet name is 1–32 of a-z, 0-9 and '-', starting with a letter or digit${FLEET_NAME.test(suggestion) ? `, e.g. \`${suggestion}\`` : ''}`,
+  };
 }
 
 /** Why `name` cannot be a route segment, or undefined if it can. */

@@ -1,26 +1,32 @@
 import { EventEmitter } from 'node:events';
-import type { Deployment, StateChange } from './deployment.ts';
+import type { DeploymentDirectory, ServedDeployment, StateChange } from '../../gateway/types.ts';
+import type { DeploymentSupervisor } from './supervisor.ts';
+
+/** What the table holds: a deployment that reports its state changes. */
+export type TableEntry = ServedDeployment & Pick<EventEmitter, 'on' | 'off'>;
 
 /**
- * The live set of deployments, keyed by route ("<model>/<gpuLabel>"). The orchestrator writes it;
- * the gateway only reads it (get / replicas / all) and listens to its events.
- * Events: 'added' (Deployment), 'removed' (Deployment), 'state' (StateChange, from any deployment).
+ * The live set of deployments, keyed by route ("<model>/<gpuLabel>"). The reconciler writes it; the
+ * gateway reads it through DeploymentDirectory (get / replicas / all) and listens to its events.
+ * Events: 'added' and 'removed' (the deployment), 'state' (StateChange, from any deployment).
  */
-export class DeploymentTable extends EventEmitter {
-  private readonly byKey = new Map<string, Deployment>();
-  private readonly byModel = new Map<string, Deployment[]>();
+export class DeploymentTable<D extends TableEntry = DeploymentSupervisor> extends EventEmitter implements DeploymentDirectory {
+  private readonly byKey = new Map<string, D>();
+  private readonly byModel = new Map<string, D[]>();
   private readonly forward = (change: StateChange) => this.emit('state', change);
+  /** False until the first reconcile has registered models.yaml's deployments. */
+  synced = false;
 
-  get(key: string): Deployment | undefined {
+  get(key: string): D | undefined {
     return this.byKey.get(key);
   }
 
   /** Every replica of a model, in configuration order. */
-  replicas(model: string): readonly Deployment[] {
+  replicas(model: string): readonly D[] {
     return this.byModel.get(model) ?? [];
   }
 
-  all(): Deployment[] {
+  all(): D[] {
     return [...this.byKey.values()];
   }
 
@@ -28,7 +34,7 @@ export class DeploymentTable extends EventEmitter {
     return [...this.byModel.keys()];
   }
 
-  add(d: Deployment): void {
+  add(d: D): void {
     if (this.byKey.has(d.key)) throw new Error(`deployment ${d.key} already exists`);
     this.byKey.set(d.key, d);
     this.byModel.set(d.spec.model, [...this.replicas(d.spec.model), d]);
@@ -36,14 +42,19 @@ export class DeploymentTable extends EventEmitter {
     this.emit('added', d);
   }
 
-  /** Replaces the entry under d.key (a changed deployment taking over its route). */
-  replace(d: Deployment): void {
+  /** A changed deployment takes over its predecessor's route, in the same place among its model's replicas. */
+  replace(d: D): void {
     const old = this.byKey.get(d.key);
-    if (old) this.remove(old);
-    this.add(d);
+    if (!old) return this.add(d);
+    this.byKey.set(d.key, d);
+    this.byModel.set(d.spec.model, this.replicas(d.spec.model).map((r) => (r === old ? d : r)));
+    old.off('state', this.forward);
+    d.on('state', this.forward);
+    this.emit('removed', old);
+    this.emit('added', d);
   }
 
-  remove(d: Deployment): void {
+  remove(d: D): void {
     if (this.byKey.get(d.key) !== d) return;
     this.byKey.delete(d.key);
     const rest = this.replicas(d.spec.model).filter((r) => r !== d);

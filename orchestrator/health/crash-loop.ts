@@ -2,7 +2,12 @@
 export class CrashLoopDetector {
   private exits: number[] = [];
 
-  constructor(private readonly maxExits = 3, private readonly windowMs = 5 * 60_000) {}
+  constructor(readonly maxExits = 3, readonly windowMs = 5 * 60_000) {}
+
+  /** Exits within the window (as of now). */
+  recent(at = Date.now()): number {
+    return this.exits.filter((t) => at - t < this.windowMs).length;
+  }
 
   /** Records an exit; true when this exit makes it a crash loop. */
   recordExit(at = Date.now()): boolean {

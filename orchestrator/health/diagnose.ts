@@ -1,13 +1,25 @@
-// Known causes of a TGI server failing to start or run, in operator terms with the fix.
+// Known causes of a TGI server failing to start or run, in operator terms with the fix, and whether
+// the failure can heal by itself. A failed deployment is retried with backoff (10 s doubling to 5 min)
+// unless its cause is permanent: then it waits for an edit of models.yaml (or SIGHUP).
 interface Cause {
   test: RegExp;
   diagnosis: string;
+  /** Cannot heal without a change of models.yaml (or of the host the operator makes and then reloads). */
+  permanent?: boolean | ((context: CauseContext) => boolean);
+}
+
+interface CauseContext {
+  /** The deployment's environment as configured (HF_TOKEN set or not). */
+  env?: Record<string, string>;
 }
 
 const CAUSES: Cause[] = [
+  // clap (TGI's launcher) refuses its arguments with "error: …" and exit code 2 before anything loads.
+  { test: /^error: (invalid value|unexpected argument|the argument .* cannot be used|a value is required|unrecognized subcommand|the following required arguments)/im, diagnosis: 'TGI\'s launcher refused its arguments (see the log line above): fix that setting of the model in models.yaml.', permanent: true },
+  { test: /pull: never forbids pulling/, diagnosis: 'The image is not on the Docker engine and pull: never forbids pulling it: build or load it there (docker build / docker load), or set pull: missing.', permanent: true },
   { test: /could not select device driver "(nvidia)?" with capabilities: \[\[gpu\]\]/i, diagnosis: 'Docker cannot give containers a GPU: the NVIDIA container toolkit is not installed or not configured. Install nvidia-container-toolkit, run `nvidia-ctk runtime configure --runtime=docker`, and restart dockerd.' },
   { test: /CUDA out of memory|OutOfMemoryError|Not enough memory to handle|out of memory/i, diagnosis: 'CUDA out of memory: the model does not fit on its GPU(s). Lower max_total_tokens / max_batch_prefill_tokens, quantize (quantize: awq|gptq|bitsandbytes-nf4…), shard over more GPUs (gpus: [[0, 1]]), or free the GPU.' },
-  { test: /gated repo|GatedRepoError|401 Client Error|Access to model .* is restricted|Cannot access gated repo/i, diagnosis: 'The model is gated on Hugging Face: accept its licence on the model page and set HF_TOKEN in the environment (defaults.env.HF_TOKEN: "${HF_TOKEN}").' },
+  { test: /gated repo|GatedRepoError|401 Client Error|Access to model .* is restricted|Cannot access gated repo/i, diagnosis: 'The model is gated on Hugging Face: accept its licence on the model page and set HF_TOKEN in the environment (defaults.env.HF_TOKEN: "${HF_TOKEN}").', permanent: ({ env }) => !env?.HF_TOKEN },
   { test: /RepositoryNotFoundError|404 Client Error|does not appear to have a file named|is not a valid model identifier/i, diagnosis: 'The model id was not found on Hugging Face: check model_id (and revision), or set HF_TOKEN if it is private.' },
   { test: /no CUDA-capable device|CUDA driver version is insufficient|NVIDIA-SMI has failed|invalid device ordinal|unknown device/i, diagnosis: 'The GPU this deployment is pinned to is not present or not usable: check `nvidia-smi` and the gpus: of this model.' },
   { test: /address already in use|port is already allocated|EADDRINUSE/i, diagnosis: 'The port is already in use by another process: stop it, or let the orchestrator pick another port (restart `npm run up`).' },
@@ -16,8 +28,28 @@ const CAUSES: Cause[] = [
   { test: /Shard \d+ failed to start|ShardCannotStart|WebserverFailed|DownloadError/i, diagnosis: 'TGI could not start the model: see the log lines above for the cause.' },
 ];
 
-/** The diagnosis for an error and/or a server's last log lines, or undefined when the cause is unknown. */
-export function diagnose(input: { error?: unknown; logTail?: string[] }): string | undefined {
+export interface Diagnosis {
+  /** The known cause with its fix; undefined when the cause is unknown. */
+  diagnosis?: string;
+  /** True when retrying cannot help: the deployment waits for an edit of models.yaml. */
+  permanent: boolean;
+}
+
+type DiagnoseInput = { error?: unknown; logTail?: readonly string[] } & CauseContext;
+
+function findCause(input: DiagnoseInput): Cause | undefined {
   const text = [input.error instanceof Error ? input.error.message : input.error ? String(input.error) : '', ...(input.logTail ?? [])].join('\n');
-  return CAUSES.find((cause) => cause.test.test(text))?.diagnosis;
+  return CAUSES.find((cause) => cause.test.test(text));
+}
+
+/** The diagnosis for an error and/or a server's last log lines, or undefined when the cause is unknown. */
+export function diagnose(input: DiagnoseInput): string | undefined {
+  return findCause(input)?.diagnosis;
+}
+
+/** The diagnosis and whether the failure can heal by itself (unknown causes are retried). */
+export function classifyFailure(input: DiagnoseInput): Diagnosis {
+  const cause = findCause(input);
+  const permanent = typeof cause?.permanent === 'function' ? cause.permanent(input) : Boolean(cause?.permanent);
+  return { diagnosis: cause?.diagnosis, permanent };
 }

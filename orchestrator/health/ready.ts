@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Upstream } from '../deployment/deployment.ts';
+import type { Upstream } from '../../gateway/types.ts';
 
 /**
  * GET /health once. True on 200. Connection refused, reset or an empty reply (what docker-proxy

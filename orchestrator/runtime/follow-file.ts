@@ -1,5 +1,11 @@
 import { open, readFile } from 'node:fs/promises';
-import type { LogOptions } from './runtime.ts';
+
+export interface LogOptions {
+  follow: boolean;
+  /** Lines from the end to start with. */
+  tail: number;
+  signal?: AbortSignal;
+}
 
 /** The last `tail` lines of a log file, then (with follow) every line appended to it until aborted. */
 export async function* followFile(path: string, { tail, follow, signal }: LogOptions): AsyncIterable<string> {

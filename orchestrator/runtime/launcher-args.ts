@@ -11,7 +11,8 @@ function flagName(setting: string): string {
  */
 export function launcherArgs(spec: DeploymentSpec): string[] {
   const args = ['--model-id', spec.modelId, '--num-shard', String(spec.gpus.length)];
-  for (const [setting, value] of Object.entries(spec.launcher)) {
+  // In name order: the same settings always make the same argv, whatever their order in models.yaml.
+  for (const [setting, value] of Object.entries(spec.launcher).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (value === false || value === undefined) continue;
     args.push(flagName(setting));
     if (value !== true) args.push(String(value));

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { DeploymentSpec } from '../config/types.ts';
-import { ProcessRuntime } from './process-runtime.ts';
+import { ProcessDriver } from './process-driver.ts';
 
 const SIMULATOR_ENTRY = fileURLToPath(new URL('../../docker/tgi-sim/main.ts', import.meta.url));
 
@@ -19,8 +19,8 @@ export function simulatorEnv(spec: DeploymentSpec): Record<string, string> {
 }
 
 /** The built-in TGI simulator as local child processes: the demo engine, no GPU and no Docker. */
-export function simulatorRuntime(logDir: string): ProcessRuntime {
-  return new ProcessRuntime({
+export function simulatorDriver(logDir: string): ProcessDriver {
+  return new ProcessDriver({
     kind: 'simulator',
     logDir,
     command: () => [process.execPath, '--import', import.meta.resolve('tsx'), SIMULATOR_ENTRY],
@@ -30,8 +30,8 @@ export function simulatorRuntime(logDir: string): ProcessRuntime {
 }
 
 /** Operator-supplied servers (e.g. a native text-generation-launcher) as child processes. */
-export function commandRuntime(logDir: string): ProcessRuntime {
-  return new ProcessRuntime({
+export function commandDriver(logDir: string): ProcessDriver {
+  return new ProcessDriver({
     kind: 'process',
     logDir,
     command: (spec) => spec.command ?? [],

@@ -2,14 +2,17 @@ import { EventEmitter } from 'node:events';
 import { createGateway } from '../../gateway/server.ts';
 import { resolveGateway, resolveModel, toDeployments } from '../../orchestrator/config/expand.ts';
 import type { RawModel } from '../../orchestrator/config/schema.ts';
-import { Deployment } from '../../orchestrator/deployment/deployment.ts';
 import { DeploymentTable } from '../../orchestrator/deployment/table.ts';
+import { log } from '../../orchestrator/log.ts';
 import { TokenStore } from '../../orchestrator/token.ts';
+import { StubDeployment } from '../../test/helpers/served-deployment.ts';
 import type { FromGateway, GatewayProcessConfig, ToGateway } from './gateway.ts';
 
 // Child process (forked by gateway.ts): the gateway built as `up` builds it — auth, metrics and rate
 // limiting on, the limits sized out of the way — over deployments that are already ready and point
-// at the bench's simulators. Answers memory requests over IPC.
+// at the bench's simulators. The bench measures the gateway (data plane), so the deployments are
+// StubDeployments (the control plane's test double) set ready, not supervisors running a server.
+// Answers memory requests over IPC.
 
 const config = JSON.parse(process.env.BENCH_GATEWAY_CONFIG ?? 'null') as GatewayProcessConfig | null;
 if (!config) throw new Error('gateway-process.ts is started by scripts/bench/gateway.ts, which passes BENCH_GATEWAY_CONFIG');
@@ -20,16 +23,15 @@ const settings = resolveGateway({
   max_concurrent_requests: 10_000,
 });
 
-const table = new DeploymentTable();
+const table = new DeploymentTable<StubDeployment>();
 config.deployments.forEach(({ model, upstream }, index) => {
   const raw: RawModel = { name: model, model_id: `bench/${model}`, gpus: [0], runtime: 'simulator' };
   const [spec] = toDeployments(resolveModel(raw, index, null, settings), [[0]], config.stateDir);
-  const deployment = new Deployment(spec);
-  deployment.upstream = upstream;
+  const deployment = new StubDeployment(spec, { upstream });
   table.add(deployment);
-  deployment.transition('loading');
-  deployment.transition('ready');
+  deployment.becomeReady();
 });
+table.synced = true;
 
 const gateway = createGateway({
   table,
@@ -37,6 +39,7 @@ const gateway = createGateway({
   tokens: await TokenStore.open(config.stateDir, config.token),
   gpus: () => [],
   events: new EventEmitter(),
+  log,
 });
 const port = await gateway.listen(0, settings.host);
 

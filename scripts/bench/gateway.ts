@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { Upstream } from '../../orchestrator/deployment/deployment.ts';
+import type { Upstream } from '../../gateway/types.ts';
 import type { CleanupScope } from './cleanup.ts';
 
 // The gateway under test runs in its own process (gateway-process.ts), so its CPU and RSS are its own

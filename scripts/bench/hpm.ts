@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Upstream } from '../../orchestrator/deployment/deployment.ts';
+import type { Upstream } from '../../gateway/types.ts';
 import { waitUntilHealthy } from '../../orchestrator/health/ready.ts';
 import { freePort } from '../../orchestrator/net.ts';
 import type { CleanupScope } from './cleanup.ts';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Upstream } from '../../orchestrator/deployment/deployment.ts';
+import type { Upstream } from '../../gateway/types.ts';
 import { waitUntilHealthy } from '../../orchestrator/health/ready.ts';
 import { freePort } from '../../orchestrator/net.ts';
 import type { CleanupScope } from './cleanup.ts';

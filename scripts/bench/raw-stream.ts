@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { Upstream } from '../../orchestrator/deployment/deployment.ts';
+import type { Upstream } from '../../gateway/types.ts';
 
 // An SSE client on a bare TCP socket. It timestamps every socket read (performance.now(), sub-ms)
 // and counts the `data:` events in it, below any HTTP parsing, so two events that reached the

@@ -1,4 +1,4 @@
-import type { Upstream } from '../../orchestrator/deployment/deployment.ts';
+import type { Upstream } from '../../gateway/types.ts';
 import { withCleanup } from './cleanup.ts';
 import type { BenchContext } from './context.ts';
 import { startGateway } from './gateway.ts';

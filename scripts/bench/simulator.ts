@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { Upstream } from '../../orchestrator/deployment/deployment.ts';
+import type { Upstream } from '../../gateway/types.ts';
 import { waitUntilHealthy } from '../../orchestrator/health/ready.ts';
 import { freePort } from '../../orchestrator/net.ts';
 import { ROOT, SIM_ENTRY } from '../../test/helpers/sim.ts';

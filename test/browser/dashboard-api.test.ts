@@ -5,11 +5,12 @@ import { createDashboard, type Dashboard } from '../../gateway/dashboard/router.
 import type { LogEntry } from '../../gateway/dashboard/event-log.ts';
 import type { Overview } from '../../gateway/dashboard/overview.ts';
 import type { SeriesSnapshot } from '../../gateway/dashboard/stats.ts';
-import { Deployment } from '../../orchestrator/deployment/deployment.ts';
 import type { GatewayNotice, RequestRecord } from '../../gateway/types.ts';
+import { StubDeployment } from '../helpers/served-deployment.ts';
 import { fleetOptions, serve, spec } from './fleet-fixture.ts';
 
-// The dashboard's page and API over real HTTP, fed by a real DeploymentTable and the gateway's events.
+// The dashboard's page and API over real HTTP, fed by a real DeploymentTable of StubDeployments (the test
+// sets their state) and the gateway's events.
 
 const gpus = [{ index: 0, uuid: 'GPU-0', name: 'NVIDIA H100 80GB HBM3', memoryTotalMiB: 81559, memoryUsedMiB: 40000, utilizationPercent: 37 }];
 const options = fleetOptions(gpus);
@@ -58,16 +59,21 @@ test('the page and its assets: no external resources, a strict CSP, small', asyn
   assert.equal((await get('/ui/nothing.js')).status, 404);
 });
 
-test('overview: every deployment with its state, phase, GPUs and last-minute numbers; GPU map; no secrets', async () => {
-  const a = new Deployment(spec('hermes/gpu0'));
-  const b = new Deployment(spec('llava/gpu0', { vision: true, modelId: 'llava-hf/llava' }));
-  const c = new Deployment(spec('big/gpu1-2'));
+test('overview: every deployment with its state, phase, GPUs, retries and last-minute numbers; GPU map; no secrets', async () => {
+  const now0 = Date.now();
+  const a = new StubDeployment(spec('hermes/gpu0'));
+  const b = new StubDeployment(spec('llava/gpu0', { vision: true, modelId: 'llava-hf/llava' }));
+  const c = new StubDeployment(spec('big/gpu1-2'));
   for (const d of [a, b, c]) options.table.add(d);
-  a.transition('loading');
-  a.transition('ready');
-  b.transition('loading');
+  a.setState('loading');
+  a.setState('ready');
+  b.setState('loading');
   b.setPhase('downloading weights');
-  a.inFlight = 2;
+  a.admit();
+  a.admit();
+  a.startedAt = now0 - 90_000;
+  c.attempts = 3;
+  c.nextRetryAt = now0 + 40_000;
   const now = Date.now();
   for (let i = 0; i < 30; i++) {
     const r: RequestRecord = { key: 'hermes/gpu0', model: 'hermes', gpuLabel: 'gpu0', status: i < 3 ? 502 : 200, durationMs: 120, ttftMs: 30, generatedTokens: 20, stream: true, at: now - i * 100 };
@@ -86,6 +92,8 @@ test('overview: every deployment with its state, phase, GPUs and last-minute num
   assert.equal(byKey['llava/gpu0'].phase, 'downloading weights');
   assert.equal(byKey['llava/gpu0'].vision, true);
   assert.deepEqual(byKey['big/gpu1-2'].gpus, [1, 2]);
+  assert.deepEqual([byKey['hermes/gpu0'].startedAt, byKey['hermes/gpu0'].attempts, byKey['hermes/gpu0'].nextRetryAt], [now0 - 90_000, 0, undefined]);
+  assert.deepEqual([byKey['big/gpu1-2'].attempts, byKey['big/gpu1-2'].nextRetryAt], [3, now0 + 40_000]);
   const hermes = byKey['hermes/gpu0'].lastMinute;
   assert.ok(hermes.requestsPerSecond > 0 && hermes.tokensPerSecond > 0);
   assert.ok(hermes.p50Ms! > 100 && hermes.p50Ms! < 140, `p50 ${hermes.p50Ms}`);
@@ -106,12 +114,12 @@ test('overview: every deployment with its state, phase, GPUs and last-minute num
 });
 
 test('event log: state changes with restarts, additions, removals and the gateway notices, paged by id', async () => {
-  const d = new Deployment(spec('crashy/gpu3'));
+  const d = new StubDeployment(spec('crashy/gpu3'));
   options.table.add(d);
-  d.transition('loading');
-  d.transition('ready');
+  d.setState('loading');
+  d.setState('ready');
   d.restarts = 1;
-  d.transition('down', 'exited with code 137');
+  d.setState('down', 'exited with code 137');
   const notice: GatewayNotice = { kind: 'rate_limited', message: '12 requests to /crashy/gpu3 refused (rate limit)', at: Date.now() };
   options.events.emit('notice', notice);
   options.table.remove(d);

@@ -1,13 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import type { DeploymentSpec, GatewaySettings } from '../../orchestrator/config/types.ts';
+import type { DeploymentSpec } from '../../orchestrator/config/types.ts';
 import { DeploymentTable } from '../../orchestrator/deployment/table.ts';
-import type { GatewayOptions } from '../../gateway/types.ts';
-import type { GpuInfo } from '../../orchestrator/config/types.ts';
+import { log } from '../../orchestrator/log.ts';
+import type { GatewayOptions, GatewaySettings, GpuInfo } from '../../gateway/types.ts';
+import type { StubDeployment } from '../helpers/served-deployment.ts';
 
 // A small in-process fleet for testing the dashboard's and the service discovery's handlers over real
-// HTTP: a real DeploymentTable and event emitter, with the handlers mounted in a plain Express app.
+// HTTP: a real DeploymentTable of StubDeployments and event emitter, with the handlers mounted in a
+// plain Express app.
 
 const limits = { requestsPerSecond: 10, burst: 25, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 };
 
@@ -16,17 +18,21 @@ export function spec(key: string, extra: Partial<DeploymentSpec> = {}): Deployme
   return {
     key, model, gpuLabel, gpus: gpuLabel.slice(3).split('-').map(Number), modelId: `org/${model}`, runtime: 'simulator', accelerator: 'nvidia', vision: false,
     image: 'tgi-sim:local', pull: 'never', shmSizeBytes: 1 << 30, env: { HF_TOKEN: 'hf_secret_never_shown' }, launcher: {}, simulator: { loadSeconds: 0, tokensPerSecond: 0 },
-    limits, hfCache: '/tmp/hf', configHash: `hash-${key}`, ...extra,
+    limits, hfCache: '/tmp/hf', ...extra,
   };
 }
 
-export function fleetOptions(gpus: GpuInfo[] = []): GatewayOptions {
+/** The gateway's options over a DeploymentTable the test fills (and marks synced, as the first reconcile would). */
+export function fleetOptions(gpus: GpuInfo[] = []): GatewayOptions & { table: DeploymentTable<StubDeployment> } {
+  const table = new DeploymentTable<StubDeployment>();
+  table.synced = true;
   return {
-    table: new DeploymentTable(),
+    table,
     settings: () => ({ port: 0, host: '127.0.0.1', limits, metricsAuth: true, maxBodyBytes: 8 << 20, drainTimeoutMs: 1000, tokenGraceMs: 1000, authLockout: { failures: 10, windowMs: 60_000, lockoutMs: 60_000 } }) satisfies GatewaySettings,
     tokens: undefined as never, // the handlers under test run behind the gateway's auth and never read it
     gpus: () => gpus,
     events: new EventEmitter(),
+    log,
   };
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { containerHash } from '../../orchestrator/runtime/docker/container-spec.ts';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -125,9 +126,9 @@ describe('defaults and overrides', () => {
   });
 });
 
-describe('configHash', () => {
+describe('the hash of what the Docker driver sends (a container is replaced only when it changes)', () => {
   const base = ['defaults:', '  image: img:1', '  env: { A: "1", B: "2" }'];
-  const hashOf = (...lines: string[]) => valid(yaml(...lines)).config.deployments[0].configHash;
+  const hashOf = (...lines: string[]) => containerHash(valid(yaml(...lines)).config.deployments[0]);
 
   test('the same across key order', () => {
     const one = hashOf(...base, 'models:', ...model('a', 'dtype: float16', 'max_input_tokens: 10', 'max_total_tokens: 20'));
@@ -136,9 +137,10 @@ describe('configHash', () => {
     assert.equal(one, two);
   });
 
-  test('unchanged by gateway limits and pull policy, changed by image, env, launcher and GPUs', () => {
+  test('unchanged by gateway-only settings (limits, pull policy, vision, simulator knobs), changed by image, env, launcher and GPUs', () => {
     const reference = hashOf(...base, 'models:', ...model('a'));
     assert.equal(hashOf('gateway: { max_concurrent_requests: 5, request_timeout: 1s, rate_limit: { burst: 1 } }', ...base, 'models:', ...model('a', 'limits: { requests_per_second: 1 }', 'pull: always')), reference);
+    assert.equal(hashOf(...base, '  simulator: { load_seconds: 9 }', 'models:', ...model('a', 'vision: true')), reference);
     assert.notEqual(hashOf('defaults:', '  image: img:2', '  env: { A: "1", B: "2" }', 'models:', ...model('a')), reference);
     assert.notEqual(hashOf(...base, 'models:', ...model('a', 'env: { B: "3" }')), reference);
     assert.notEqual(hashOf(...base, 'models:', ...model('a', 'max_total_tokens: 100')), reference);
@@ -147,6 +149,6 @@ describe('configHash', () => {
 
   test('replicas of one model differ (their GPUs do)', () => {
     const { config } = valid(yaml('models:', '  - name: a', '    model_id: org/model', '    gpus: [0, 1]'));
-    assert.notEqual(config.deployments[0].configHash, config.deployments[1].configHash);
+    assert.notEqual(containerHash(config.deployments[0]), containerHash(config.deployments[1]));
   });
 });

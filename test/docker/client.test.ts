@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Dockerode from 'dockerode';
-import { Deployment } from '../../orchestrator/deployment/deployment.ts';
+import type { StateChange } from '../../gateway/types.ts';
+import { RestartRecords } from '../../orchestrator/deployment/restart-records.ts';
+import { DeploymentSupervisor } from '../../orchestrator/deployment/supervisor.ts';
 import { dockerEndpoint, pingDocker } from '../../orchestrator/runtime/docker/client.ts';
-import { DockerRuntime } from '../../orchestrator/runtime/docker/docker-runtime.ts';
+import { DockerDriver } from '../../orchestrator/runtime/docker/docker-driver.ts';
 import { testSpec } from './spec.ts';
 
 /** A client made while DOCKER_HOST has the given value (dockerode reads it when constructed). */
@@ -30,13 +32,18 @@ test('DOCKER_HOST chooses the engine, and an unreachable one is named in the err
   await assert.rejects(pingDocker(overTcp), /^Error: Docker is not reachable at http:\/\/127\.0\.0\.1:1: connect ECONNREFUSED 127\.0\.0\.1:1 — start dockerd or set DOCKER_HOST$/);
 });
 
-test('a deployment started without a reachable engine fails with that message and a diagnosis', async () => {
+test('a deployment whose engine cannot be reached is down (not failed), saying why, and waits for the engine', async () => {
   const docker = clientWith('unix:///tmp/tgi-fleet-no-such-docker.sock');
-  const runtime = new DockerRuntime({ docker, fleet: 'unreachable' });
-  const d = new Deployment(testSpec({ model: 'm' }));
-  await runtime.start(d);
-  await runtime.close();
-  assert.equal(d.state, 'failed');
-  assert.match(d.lastFailure!.message, /^Docker is not reachable at unix:\/\/\/tmp\/tgi-fleet-no-such-docker\.sock: connect ENOENT/);
-  assert.match(d.lastFailure!.diagnosis ?? '', /Docker is not reachable: start dockerd \(or set DOCKER_HOST\)/);
+  const driver = new DockerDriver({ docker, fleet: 'unreachable' });
+  const d = new DeploymentSupervisor(testSpec({ model: 'm' }), { driver, records: new RestartRecords() });
+  const changes: StateChange[] = [];
+  d.on('state', (change: StateChange) => changes.push(change));
+  d.start();
+  while (d.state === 'pending') await new Promise((r) => setTimeout(r, 20));
+  d.detach();
+  await driver.close();
+  assert.equal(d.state, 'down');
+  assert.equal(d.lastFailure, undefined);
+  assert.equal(d.attempts, 0);
+  assert.match(changes[0].detail ?? '', /^Docker is not reachable at unix:\/\/\/tmp\/tgi-fleet-no-such-docker\.sock \(connect ENOENT .*\) — start dockerd or set DOCKER_HOST; waiting for it to come back$/);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { containerName, containerOptions } from '../../orchestrator/runtime/docker/container-spec.ts';
+import { containerHash, containerName, containerOptions } from '../../orchestrator/runtime/docker/container-spec.ts';
 import { testSpec } from './spec.ts';
 
 const SECRET = 'hf_secret_value_never_in_labels';
@@ -19,7 +19,7 @@ test('an NVIDIA deployment: name, image, argv, env, labels, GPUs, shm, port, cac
     'tgi-fleet.deployment': 'hermes-2-pro-tgi/gpu0-1',
     'tgi-fleet.model': 'hermes-2-pro-tgi',
     'tgi-fleet.gpus': '0,1',
-    'tgi-fleet.config-hash': spec.configHash,
+    'tgi-fleet.config-hash': containerHash(spec),
   });
   assert.ok(!JSON.stringify(options.Labels).includes(SECRET), 'no secret in labels');
   assert.deepEqual(options.ExposedPorts, { '80/tcp': {} });
@@ -33,9 +33,17 @@ test('an NVIDIA deployment: name, image, argv, env, labels, GPUs, shm, port, cac
   });
 });
 
+test('the config-hash label covers what is sent, not the host port: another port, same hash', () => {
+  const spec = testSpec({ model: 'm' });
+  assert.equal(containerOptions(spec, 1111).Labels!['tgi-fleet.config-hash'], containerOptions(spec, 2222).Labels!['tgi-fleet.config-hash']);
+  assert.match(containerHash(spec), /^[0-9a-f]{64}$/);
+  assert.notEqual(containerHash(spec), containerHash(testSpec({ model: 'm', env: { X: '1' } })));
+  assert.notEqual(containerHash(spec, 'default'), containerHash(spec, 'other-fleet'), 'the name (with the fleet) is sent too');
+});
+
 test('PORT is always 80, whatever the env says (that is the port published)', () => {
   const options = containerOptions(testSpec({ model: 'm', env: { PORT: '3000', A: 'b' } }), 1);
-  assert.deepEqual(options.Env, ['PORT=80', 'A=b']);
+  assert.deepEqual(options.Env, ['A=b', 'PORT=80']);
 });
 
 test('AMD: /dev/kfd and the GPU render nodes, group video, no device request', () => {

@@ -8,7 +8,7 @@ test('model id and one shard per pinned GPU come first', () => {
   assert.deepEqual(args, ['--model-id', 'sim/m', '--num-shard', '2']);
 });
 
-test('launcher settings become --kebab-case flags; true is a bare flag, false is left out', () => {
+test('launcher settings become --kebab-case flags in name order; true is a bare flag, false is left out', () => {
   const args = launcherArgs(testSpec({
     model: 'm',
     gpus: [3],
@@ -16,11 +16,11 @@ test('launcher settings become --kebab-case flags; true is a bare flag, false is
   }));
   assert.deepEqual(args, [
     '--model-id', 'sim/m', '--num-shard', '1',
+    '--cuda-memory-fraction', '0.45',
+    '--max-batch-prefill-tokens', '4096',
     '--max-input-tokens', '2048',
     '--max-total-tokens', '4096',
     '--quantize', 'awq',
-    '--cuda-memory-fraction', '0.45',
     '--trust-remote-code',
-    '--max-batch-prefill-tokens', '4096',
   ]);
 });

@@ -1,5 +1,4 @@
 // Hand-built DeploymentSpecs for the Docker runtime tests (the config loader is tested on its own).
-import { createHash } from 'node:crypto';
 import type { DeploymentSpec } from '../../orchestrator/config/types.ts';
 
 export interface TestSpecOptions {
@@ -39,6 +38,5 @@ export function testSpec(options: TestSpecOptions): DeploymentSpec {
     limits: { requestsPerSecond: 100, burst: 100, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 },
     hfCache: options.hfCache ?? '/tmp/tgi-fleet-test-hf-cache',
     ...shaped,
-    configHash: createHash('sha256').update(JSON.stringify(shaped)).digest('hex'),
   };
 }

@@ -2,27 +2,11 @@
 // SIGHUP, token rotation, status, logs, validate, and a clean Ctrl-C.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { ROOT } from '../helpers/sim.ts';
-import { runUp, type RunningUp } from '../helpers/up.ts';
-
-const execFileAsync = promisify(execFile);
-const CLI = join(ROOT, 'orchestrator/cli/main.ts');
-
-/** Runs a CLI command; resolves with its exit code and output (never rejects on a non-zero exit). */
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { runCli as cli, runUp, type RunningUp } from '../helpers/up.ts';
 
 const yaml = (models: string) => `
 gateway:
@@ -114,13 +98,15 @@ describe('up with simulators', () => {
   });
 
   test('status and logs show the running deployments', async () => {
-    const status = await cli(['status', '--state-dir', service.stateDir]);
+    const status = await cli(['status', '--fleet', service.fleet, '--state-dir', service.stateDir]);
     assert.equal(status.code, 0, status.stderr);
+    assert.ok(status.stdout.includes(`fleet "${service.fleet}" (--fleet), state dir ${service.stateDir}: gateway pid ${service.child.pid} on port ${service.port}`), status.stdout);
     assert.match(status.stdout, /one\/gpu0\s+pid \d+\s+0\s+\d+\s+ready\s+\d+s/);
-    const logs = await cli(['logs', 'one/gpu0', '--state-dir', service.stateDir]);
+    const logs = await cli(['logs', 'one/gpu0', '--fleet', service.fleet, '--state-dir', service.stateDir]);
     assert.equal(logs.code, 0, logs.stderr);
     assert.match(logs.stdout, /Connected/);
-    const bad = await cli(['logs', 'nonsense', '--state-dir', service.stateDir]);
+    assert.match(logs.stderr, new RegExp(`fleet "${service.fleet}"`));
+    const bad = await cli(['logs', 'nonsense', '--fleet', service.fleet, '--state-dir', service.stateDir]);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /use <model>\/gpu<N>/);
   });

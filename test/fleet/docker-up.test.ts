@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Dockerode from 'dockerode';
 import { ROOT } from '../helpers/sim.ts';
-import { runUp, type RunningUp } from '../helpers/up.ts';
+import { runCli, runUp, uniqueFleet, type RunningUp } from '../helpers/up.ts';
 
 const run = promisify(execFile);
 const docker = new Dockerode();
@@ -20,6 +20,7 @@ const skip = dockerReachable ? false : 'Docker is not reachable (start dockerd t
 const suffix = Date.now().toString(36);
 const ALPHA = `alpha-${suffix}`;
 const BETA = `beta-${suffix}`;
+const FLEET = uniqueFleet();
 const env = { PATH: `${join(ROOT, 'test/fixtures/bin')}:${process.env.PATH}` };
 
 function modelsYaml(options: { betaGreeting?: string; extra?: string } = {}): string {
@@ -48,8 +49,7 @@ ${options.extra ?? ''}`;
 }
 
 async function ourContainers(): Promise<Dockerode.ContainerInfo[]> {
-  const all = await docker.listContainers({ all: true, filters: { label: ['tgi-fleet.managed=true'] } });
-  return all.filter((c) => [ALPHA, BETA].includes(c.Labels['tgi-fleet.model']) || c.Labels['tgi-fleet.model']?.endsWith(suffix));
+  return docker.listContainers({ all: true, filters: { label: ['tgi-fleet.managed=true', `tgi-fleet.fleet=${FLEET}`] } });
 }
 
 async function idsByDeployment(): Promise<Record<string, string>> {
@@ -78,13 +78,13 @@ describe('up on Docker', { skip }, () => {
     config = join(dir, 'models.yaml');
     stateDir = join(dir, 'state');
     await writeFile(config, modelsYaml());
-    service = await runUp({ config, env, stateDir });
+    service = await runUp({ config, env, stateDir, fleet: FLEET });
     await service.waitHealthy(90_000);
   });
 
   after(async () => {
     await service?.stop();
-    await run(process.execPath, ['--import', 'tsx', join(ROOT, 'orchestrator/cli/main.ts'), 'down'], { cwd: ROOT, env: { ...process.env, ...env } }).catch(() => undefined);
+    await runCli(['down', '--fleet', FLEET, '--state-dir', stateDir], env);
     for (const c of await ourContainers()) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -102,7 +102,8 @@ describe('up on Docker', { skip }, () => {
       assert.equal(info.simulator.nvidia_visible_devices, gpu, `${route} sees GPU ${gpu}`);
       const summary = containers.find((c) => c.Labels['tgi-fleet.deployment'] === route)!;
       const inspect = await docker.getContainer(summary.Id).inspect();
-      assert.equal(inspect.Name, `/tgi-${route.replace('/', '-')}`);
+      assert.equal(inspect.Name, `/tgi-${FLEET}-${route.replace('/', '-')}`);
+      assert.equal(inspect.Config.Labels['tgi-fleet.fleet'], FLEET);
       assert.deepEqual(inspect.HostConfig.DeviceRequests?.map((r) => r.DeviceIDs), [[gpu]]);
       assert.equal(inspect.HostConfig.ShmSize, 256 * 1024 * 1024);
       assert.equal(inspect.HostConfig.RestartPolicy?.Name, 'unless-stopped');
@@ -133,12 +134,21 @@ describe('up on Docker', { skip }, () => {
     assert.equal(await service.stop('SIGTERM'), 0);
     assert.match(service.output(), /npm run down/);
     assert.deepEqual(await idsByDeployment(), before, 'containers keep running after up exits');
-    service = await runUp({ config, env, stateDir });
+    service = await runUp({ config, env, stateDir, fleet: FLEET });
     await service.waitHealthy(30_000);
     assert.deepEqual(await idsByDeployment(), before);
     await service.waitForOutput(/all 3 deployment\(s\) ready/);
     assert.match(service.output(), /reconcile: adopt/);
     assert.doesNotMatch(service.output(), /reconcile: (start|replace)/);
+  });
+
+  test('a second up of the running fleet refuses and leaves its containers alone', async () => {
+    const before = await idsByDeployment();
+    const second = await runUp({ config, env, fleet: FLEET });
+    assert.notEqual(await second.exited, 0);
+    assert.match(second.output(), new RegExp(`fleet "${FLEET}" is already running \\(pid ${service.child.pid}, gateway port ${service.port}`));
+    assert.deepEqual(await idsByDeployment(), before);
+    assert.equal((await fetch(`${service.url}/health`)).status, 200);
   });
 
   test('editing models.yaml replaces only the changed deployment while a stream on an unchanged one completes; an invalid edit changes nothing', async () => {
@@ -187,10 +197,12 @@ describe('up on Docker', { skip }, () => {
     assert.match(await health.text(), new RegExp(`gamma-${suffix}/gpu3`));
   });
 
-  test('down leaves no container behind', async () => {
-    assert.equal(await service.stop('SIGTERM'), 0);
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'orchestrator/cli/main.ts'), 'down'], { cwd: ROOT, env: { ...process.env, ...env } });
-    assert.match(stdout, /removed/i);
+  test('down stops the running up first, then leaves no container behind', async () => {
+    const { code, stdout, stderr } = await runCli(['down', '--fleet', FLEET, '--state-dir', stateDir], env);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, new RegExp(`fleet "${FLEET}" \\(--fleet\\), state dir .*: gateway pid ${service.child.pid} on port ${service.port}`));
+    assert.match(stdout, /sent SIGTERM[\s\S]*has stopped[\s\S]*removed/);
+    assert.equal(await service.exited, 0);
     assert.deepEqual(await ourContainers(), []);
     assert.ok((await readFile(join(stateDir, 'token.json'), 'utf8')).includes(service.token));
   });

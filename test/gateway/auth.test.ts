@@ -25,6 +25,7 @@ describe('gateway auth', () => {
     for (const path of ['/hermes/gpu0/generate', '/hermes/generate', '/v1/chat/completions', '/v1/models', '/info', '/metrics', '/api/overview', '/prometheus/targets', '/nowhere']) {
       const res = await http(gw.url + path, { body: path.endsWith('generate') || path.startsWith('/v1/chat') ? { inputs: 'x' } : undefined });
       assert.match(gatewayErrorMessage(res, 401), /missing bearer token/, path);
+      assert.match(gatewayErrorMessage(res, 401), /`npm run token -- --state-dir \S*gateway-test-\w+` prints it/, 'it says how to print the token of the state dir in use');
       assert.equal(res.json().error.type, 'authentication_error');
       assert.equal(res.headers['www-authenticate'], 'Bearer');
     }
@@ -35,6 +36,7 @@ describe('gateway auth', () => {
   test('a wrong token is a 401; the right one passes', async () => {
     const wrong = await http(`${gw.url}/hermes/gpu0/info`, { token: 'not-the-token', localAddress: '127.0.0.3' });
     assert.match(gatewayErrorMessage(wrong, 401), /wrong bearer token/);
+    assert.match(gatewayErrorMessage(wrong, 401), /`npm run token -- --state-dir \S*gateway-test-\w+` prints it/);
     const right = await http(`${gw.url}/hermes/gpu0/info`, { token: gw.token });
     assert.equal(right.status, 200);
     const scheme = await http(`${gw.url}/hermes/gpu0/info`, { headers: { authorization: `bearer ${gw.token}` } });

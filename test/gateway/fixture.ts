@@ -4,17 +4,18 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeploymentSpec, GatewaySettings, GpuInfo, Limits } from '../../orchestrator/config/types.ts';
-import { Deployment, type Upstream } from '../../orchestrator/deployment/deployment.ts';
 import { log } from '../../orchestrator/log.ts';
 import { DeploymentTable } from '../../orchestrator/deployment/table.ts';
 import { TokenStore } from '../../orchestrator/token.ts';
 import { createGateway, type Gateway } from '../../gateway/server.ts';
-import type { GatewayNotice, RequestRecord } from '../../gateway/types.ts';
+import type { GatewayNotice, RequestRecord, Upstream } from '../../gateway/types.ts';
+import { StubDeployment } from '../helpers/served-deployment.ts';
 
 // A real gateway on an ephemeral port over a real DeploymentTable, for the gateway's tests. Deployments
-// point at simulators (or any upstream) the test started; their state is set through the state machine.
+// are StubDeployments (test/helpers/served-deployment.ts) pointing at simulators (or any upstream) the
+// test started; the test sets their state, as the orchestrator's supervisor would.
 
-// State changes log at info on every fixture; tests show warnings and errors unless LOG_LEVEL says otherwise.
+// The gateway logs at info on every fixture; tests show warnings and errors unless LOG_LEVEL says otherwise.
 log.level = process.env.LOG_LEVEL ?? 'warn';
 
 export const DEFAULT_LIMITS: Limits = { requestsPerSecond: 1000, burst: 1000, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 };
@@ -65,7 +66,6 @@ export function testSpec(f: DeploymentFixture): DeploymentSpec {
     simulator: { loadSeconds: 0, tokensPerSecond: 0 },
     limits: { ...DEFAULT_LIMITS, ...f.limits },
     hfCache: tmpdir(),
-    configHash: 'test',
   };
 }
 
@@ -73,13 +73,13 @@ export interface GatewayFixture {
   url: string;
   port: number;
   token: string;
-  table: DeploymentTable;
+  table: DeploymentTable<StubDeployment>;
   events: EventEmitter;
   gateway: Gateway;
   /** Every 'request' and 'notice' emitted so far. */
   records: RequestRecord[];
   notices: GatewayNotice[];
-  deployment(key: string): Deployment;
+  deployment(key: string): StubDeployment;
   close(): Promise<void>;
 }
 
@@ -92,15 +92,16 @@ export interface GatewayFixtureOptions {
 export async function startGateway(options: GatewayFixtureOptions): Promise<GatewayFixture> {
   const stateDir = await mkdtemp(join(tmpdir(), 'gateway-test-'));
   const tokens = await TokenStore.open(stateDir);
-  const table = new DeploymentTable();
+  const table = new DeploymentTable<StubDeployment>();
   for (const f of options.deployments) table.add(makeDeployment(f));
+  table.synced = true;
   const events = new EventEmitter();
   const records: RequestRecord[] = [];
   const notices: GatewayNotice[] = [];
   events.on('request', (r: RequestRecord) => records.push(r));
   events.on('notice', (n: GatewayNotice) => notices.push(n));
   const settings = testSettings(options.settings);
-  const gateway = createGateway({ table, settings: () => settings, tokens, gpus: () => options.gpus ?? [], events });
+  const gateway = createGateway({ table, settings: () => settings, tokens, gpus: () => options.gpus ?? [], events, log });
   const port = await gateway.listen(0, '127.0.0.1');
   return {
     url: `http://127.0.0.1:${port}`,
@@ -123,13 +124,9 @@ export async function startGateway(options: GatewayFixtureOptions): Promise<Gate
   };
 }
 
-export function makeDeployment(f: DeploymentFixture): Deployment {
-  const d = new Deployment(testSpec(f));
-  d.upstream = f.upstream;
-  if (f.ready ?? true) {
-    d.transition('loading');
-    d.transition('ready');
-  }
+export function makeDeployment(f: DeploymentFixture): StubDeployment {
+  const d = new StubDeployment(testSpec(f), { upstream: f.upstream });
+  if (f.ready ?? true) d.becomeReady();
   return d;
 }
 

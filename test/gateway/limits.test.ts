@@ -20,6 +20,7 @@ describe('gateway limits', () => {
         { model: 'capped', upstream: sim.upstream, limits: { maxConcurrentRequests: 1 } },
         { model: 'loading', upstream: sim.upstream, ready: false },
         { model: 'broken', upstream: sim.upstream, ready: false },
+        { model: 'racing', upstream: sim.upstream },
       ],
     });
   });
@@ -83,7 +84,7 @@ describe('gateway limits', () => {
 
   test('a deployment that is not ready answers 503 with Retry-After, its state and its phase', async () => {
     const loading = gw.deployment('loading/gpu0');
-    loading.transition('loading');
+    loading.setState('loading');
     loading.setPhase('downloading weights');
     const res = await generate('loading/gpu0');
     assert.match(gatewayErrorMessage(res, 503), /loading\/gpu0 is not ready: it is loading \(downloading weights\)/);
@@ -99,5 +100,27 @@ describe('gateway limits', () => {
 
     const balanced = await generate('loading');
     assert.match(gatewayErrorMessage(balanced, 503), /no replica of loading is ready \(gpu0 is loading \(downloading weights\)\)/);
+  });
+
+  test('a deployment that refuses admit() (it stopped being ready after the check) answers like a not-ready one', async () => {
+    const d = gw.deployment('racing/gpu0');
+    const admit = d.admit;
+    // The server goes down between the gateway's check and its admission of the request.
+    d.admit = () => {
+      d.setState('down', 'exited with code 1');
+      return admit.call(d);
+    };
+    try {
+      const res = await generate('racing/gpu0');
+      assert.match(gatewayErrorMessage(res, 503), /racing\/gpu0 is not ready: it is down; retry after the Retry-After seconds/);
+      assert.equal(res.headers['retry-after'], '5');
+      assert.deepEqual({ key: gw.records.at(-1)?.key, status: gw.records.at(-1)?.status, refusedBy: gw.records.at(-1)?.refusedBy }, { key: 'racing/gpu0', status: 503, refusedBy: 'not_ready' });
+      assert.equal(d.inFlight, 0, 'nothing was counted in flight');
+    } finally {
+      d.admit = admit;
+    }
+    d.setState('ready');
+    assert.equal((await generate('racing/gpu0')).status, 200);
+    assert.equal(d.inFlight, 0);
   });
 });

@@ -97,18 +97,18 @@ describe('gateway routes', () => {
   test('the balanced route skips replicas that are not ready, and says which are not when none is', async () => {
     const gpu1 = gw.deployment('hermes/gpu1');
     const gpu0 = gw.deployment('hermes/gpu0');
-    gpu1.transition('down');
+    gpu1.setState('down');
     try {
       for (let i = 0; i < 3; i++) assert.equal(await answeredBy('/hermes/info'), 'sim/replica-a');
-      gpu0.transition('down');
+      gpu0.setState('down');
       const res = await get('/hermes/info');
       const message = gatewayErrorMessage(res, 503);
       assert.match(message, /gpu0 is down/);
       assert.match(message, /gpu1 is down/);
       assert.ok(Number(res.headers['retry-after']) > 0);
     } finally {
-      gpu0.tryTransition('ready');
-      gpu1.tryTransition('ready');
+      gpu0.setState('ready');
+      gpu1.setState('ready');
     }
   });
 
@@ -153,6 +153,28 @@ describe('gateway routes', () => {
     assert.equal(gpu1.route, '/hermes/gpu1');
     assert.equal(gpu1.upstream, simB.url);
     assert.ok('phase' in gpu1 && 'tgi_info' in gpu1);
+    assert.deepEqual({ started_at: gpu0.started_at, attempts: gpu0.attempts, next_retry_at: gpu0.next_retry_at, failure: gpu0.failure }, { started_at: null, attempts: 0, next_retry_at: null, failure: null });
+  });
+
+  test('GET /info shows when the server started, its start attempts, its next retry and its last failure', async () => {
+    const d = gw.deployment('hermes/gpu1');
+    d.startedAt = Date.UTC(2025, 0, 2, 3, 4, 5);
+    d.attempts = 3;
+    d.nextRetryAt = Date.UTC(2025, 0, 2, 3, 5, 0);
+    d.lastFailure = { message: 'CUDA out of memory', diagnosis: 'the model does not fit: lower max_total_tokens', logTail: ['torch.OutOfMemoryError'] };
+    try {
+      const gpu1 = (await get('/info')).json().deployments[1];
+      assert.deepEqual(
+        { started_at: gpu1.started_at, attempts: gpu1.attempts, next_retry_at: gpu1.next_retry_at, failure: gpu1.failure },
+        { started_at: '2025-01-02T03:04:05.000Z', attempts: 3, next_retry_at: '2025-01-02T03:05:00.000Z', failure: { message: 'CUDA out of memory', diagnosis: 'the model does not fit: lower max_total_tokens' } },
+      );
+      assert.ok(!JSON.stringify(gpu1).includes('torch.OutOfMemoryError'), 'no log tail in /info');
+    } finally {
+      d.startedAt = undefined;
+      d.attempts = 0;
+      d.nextRetryAt = undefined;
+      d.lastFailure = undefined;
+    }
   });
 
   test('GET /health needs no token: 200 when every deployment is ready, else 503 naming the others', async () => {
@@ -160,15 +182,29 @@ describe('gateway routes', () => {
     assert.equal(healthy.status, 200);
     assert.deepEqual(healthy.json(), { status: 'healthy' });
     const gpu1 = gw.deployment('hermes/gpu1');
-    gpu1.transition('loading');
+    gpu1.setState('down');
+    gpu1.setState('loading');
     gpu1.setPhase('warming up');
     try {
       const unhealthy = await http(`${gw.url}/health`);
       assert.equal(unhealthy.status, 503);
       assert.deepEqual(unhealthy.json(), { status: 'unhealthy', not_ready: [{ route: '/hermes/gpu1', state: 'loading', phase: 'warming up' }] });
     } finally {
-      gpu1.transition('ready');
+      gpu1.setState('ready');
     }
+  });
+
+  test('GET /health is 503 "starting", with Retry-After, until the orchestrator has registered the deployments', async () => {
+    gw.table.synced = false;
+    try {
+      const starting = await http(`${gw.url}/health`);
+      assert.equal(starting.status, 503);
+      assert.equal(starting.json().status, 'starting');
+      assert.ok(Number(starting.headers['retry-after']) > 0, `retry-after: ${starting.headers['retry-after']}`);
+    } finally {
+      gw.table.synced = true;
+    }
+    assert.equal((await http(`${gw.url}/health`)).status, 200);
   });
 
   test('the Express app on its own serves the same deployment routes, behind the same auth', async () => {

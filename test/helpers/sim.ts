@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../orchestrator/net.ts';
 import { waitUntilHealthy } from '../../orchestrator/health/ready.ts';
-import type { Upstream } from '../../orchestrator/deployment/deployment.ts';
+import type { Upstream } from '../../gateway/types.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SIM_ENTRY = fileURLToPath(new URL('../../docker/tgi-sim/main.ts', import.meta.url));

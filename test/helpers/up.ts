@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { freePort } from '../../orchestrator/net.ts';
 import { ROOT } from './sim.ts';
 
@@ -10,6 +11,9 @@ export interface RunningUp {
   port: number;
   token: string;
   stateDir: string;
+  fleet: string;
+  /** FLEET_LOCK_DIR of this run. */
+  lockDir: string;
   child: ChildProcess;
   output(): string;
   /** Resolves when a line matching the pattern has been printed (rejects after timeoutMs). */
@@ -23,13 +27,43 @@ export interface RunningUp {
 
 export interface UpOptions {
   config: string;
-  /** Extra env for the orchestrator process (e.g. PATH with a stand-in nvidia-smi). */
-  env?: Record<string, string>;
+  /** Extra env for the orchestrator process (e.g. PATH with a stand-in nvidia-smi); undefined removes a variable. */
+  env?: Record<string, string | undefined>;
   stateDir?: string;
   token?: string;
   extraArgs?: string[];
   /** Gateway port (default: a free one). */
   port?: number;
+  /** Instead of `node --import tsx orchestrator/cli/main.ts up` in this checkout, e.g. ['npm', 'run', 'demo', '--'] (--config, --port, --state-dir, --fleet are appended). */
+  command?: string[];
+  /** Where to run it (default: this checkout). */
+  cwd?: string;
+  /** --fleet (default: a fresh `t-…` name, so parallel runs never share containers or locks). */
+  fleet?: string;
+  /** FLEET_LOCK_DIR (default: one temp dir per test process, shared by its runs so they see each other). */
+  lockDir?: string;
+}
+
+let sharedLockDir: Promise<string> | undefined;
+/** The lock folder the runs of this test process share unless told otherwise; never the host's. */
+export function testLockDir(): Promise<string> {
+  sharedLockDir ??= mkdtemp(join(tmpdir(), 'fleet-locks-'));
+  return sharedLockDir;
+}
+
+export const uniqueFleet = () => `t-${Math.random().toString(36).slice(2, 10)}`;
+
+const execFileAsync = promisify(execFile);
+
+/** Runs a CLI command (orchestrator/cli/main.ts) with the test lock dir; resolves with its exit code and output, never rejects. */
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, ['--import', 'tsx', join(ROOT, 'orchestrator/cli/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, FLEET_LOCK_DIR: await testLockDir(), ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
 }
 
 /** Runs `up` (orchestrator/cli/main.ts) as a child process on a free port, like an operator would. */
@@ -37,9 +71,12 @@ export async function runUp(options: UpOptions): Promise<RunningUp> {
   const port = options.port ?? (await freePort());
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'fleet-state-')));
   const token = options.token ?? `test-token-${Math.random().toString(36).slice(2)}-${Date.now()}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'orchestrator/cli/main.ts'), 'up', '--config', options.config, '--port', String(port), '--state-dir', stateDir, ...(options.extraArgs ?? [])], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_FORMAT: 'pretty', VALID_TOKEN: token, ...options.env },
+  const fleet = options.fleet ?? uniqueFleet();
+  const lockDir = options.lockDir ?? (await testLockDir());
+  const [file, ...args] = options.command ?? [process.execPath, '--import', 'tsx', join(ROOT, 'orchestrator/cli/main.ts'), 'up'];
+  const child = spawn(file, [...args, '--config', options.config, '--port', String(port), '--state-dir', stateDir, '--fleet', fleet, ...(options.extraArgs ?? [])], {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, LOG_FORMAT: 'pretty', VALID_TOKEN: token, FLEET_LOCK_DIR: lockDir, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -63,7 +100,7 @@ export async function runUp(options: UpOptions): Promise<RunningUp> {
     });
 
   const running: RunningUp = {
-    url, port, token, stateDir, child, exited, waitForOutput,
+    url, port, token, stateDir, fleet, lockDir, child, exited, waitForOutput,
     output: () => out,
     fetch: (path, init = {}) => fetch(url + path, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) } }),
     async waitHealthy(timeoutMs = 60_000) {

@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import express from 'express';
 import { prometheusTargets, type TargetGroup } from '../../gateway/prometheus-sd.ts';
-import { Deployment } from '../../orchestrator/deployment/deployment.ts';
 import { fleetOptions, serve, spec } from '../browser/fleet-fixture.ts';
+import { StubDeployment } from '../helpers/served-deployment.ts';
 
-// GET /prometheus/targets over real HTTP with a real DeploymentTable: Prometheus HTTP SD JSON.
+// GET /prometheus/targets over real HTTP with a real DeploymentTable (of StubDeployments, whose state
+// the test sets): Prometheus HTTP SD JSON.
 
 const options = fleetOptions();
 let server: Awaited<ReturnType<typeof serve>>;
@@ -41,13 +42,13 @@ test('no deployments: an empty list, which Prometheus accepts', async () => {
 });
 
 test('one group per deployment, addressed to the gateway as the scraper reached it, with model and gpu labels', async () => {
-  const ready = new Deployment(spec('hermes-2-pro-tgi/gpu0', { modelId: 'NousResearch/Hermes-2-Pro-Llama-3-8B' }));
-  const loading = new Deployment(spec('big/gpu1-2'));
-  const leaving = new Deployment(spec('old/gpu3'));
+  const ready = new StubDeployment(spec('hermes-2-pro-tgi/gpu0', { modelId: 'NousResearch/Hermes-2-Pro-Llama-3-8B' }));
+  const loading = new StubDeployment(spec('big/gpu1-2'));
+  const leaving = new StubDeployment(spec('old/gpu3'));
   for (const d of [ready, loading, leaving]) options.table.add(d);
-  ready.transition('ready');
-  loading.transition('loading');
-  leaving.transition('draining');
+  ready.setState('ready');
+  loading.setState('loading');
+  leaving.setState('draining');
 
   const groups = await targets('gateway.example:8000');
   assert.deepEqual(groups, [

@@ -4,10 +4,17 @@ import { duration, millis, NONE, rate } from './format.ts';
 
 // The deployments table: one row per replica, rebuilt on every refresh (a handful of rows).
 
+/** "attempt 3 · retry in 40s": the start attempts so far and, when one is scheduled, the next retry. */
+function retryText(d: DeploymentView, now: number): string | undefined {
+  const attempt = d.attempts > 0 ? `attempt ${d.attempts}` : undefined;
+  const retry = d.nextRetryAt === undefined ? undefined : d.nextRetryAt > now ? `retry in ${duration(d.nextRetryAt - now)}` : 'retrying now';
+  return [attempt, retry].filter(Boolean).join(' · ') || undefined;
+}
+
 function stateCell(d: DeploymentView, now: number): HTMLTableCellElement {
   const inState = duration(now - d.since);
   const badge = h('span', { class: `badge state-${d.state}` }, d.state);
-  const detail = d.state === 'ready' ? null : h('span', { class: 'state-detail' }, [d.phase, `for ${inState}`].filter(Boolean).join(' · '));
+  const detail = d.state === 'ready' ? null : h('span', { class: 'state-detail' }, [d.phase, `for ${inState}`, retryText(d, now)].filter(Boolean).join(' · '));
   const failure = d.failure && (d.state === 'failed' || d.state === 'down')
     ? h('div', { class: 'failure', title: d.failure.message }, d.failure.diagnosis ?? d.failure.message)
     : null;
@@ -24,7 +31,7 @@ function row(d: DeploymentView, now: number): HTMLTableRowElement {
     h('td', { class: 'model-id', title: `${d.modelId} (runtime: ${d.runtime})` }, d.modelId),
     h('td', {}, d.gpus.join(', ')),
     stateCell(d, now),
-    num('uptime', d.state === 'ready' ? duration(now - d.since) : NONE),
+    num('uptime', d.state === 'ready' ? duration(now - (d.startedAt ?? d.since)) : NONE),
     num('restarts', String(d.restarts), d.restarts > 0 ? 'warn' : ''),
     num('requests-per-second', rate(s.requestsPerSecond)),
     num('p50', millis(s.p50Ms)),

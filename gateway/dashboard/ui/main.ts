@@ -38,7 +38,7 @@ const playground = new Playground(token, (err) => leave(refusalMessage(err)));
 function refusalMessage(err: AuthError): string {
   return err.status === 403
     ? `The gateway locked this address out after repeated wrong tokens (${err.message}). Wait, then sign in with the right token.`
-    : 'The gateway refused this token. On the host, npm run token prints the current one.';
+    : `The gateway refused this token — ${err.message}`; // the gateway's message says how to print the right one
 }
 
 function showSignIn(message = ''): void {

@@ -2,7 +2,7 @@ import type Dockerode from 'dockerode';
 import { log } from '../../log.ts';
 import { dockerMessage } from './client.ts';
 
-export type ContainerAction = 'start' | 'die' | 'oom';
+export type ContainerAction = 'create' | 'start' | 'die' | 'oom' | 'destroy';
 
 export interface ContainerEvent {
   /** Container id. */
@@ -22,18 +22,29 @@ interface RawEvent {
   timeNano?: number;
 }
 
-const ACTIONS: readonly ContainerAction[] = ['start', 'die', 'oom'];
+const ACTIONS: readonly ContainerAction[] = ['create', 'start', 'die', 'oom', 'destroy'];
 const RECONNECT_DELAYS_MS = [250, 1000, 2000, 5000];
 
+export interface ContainerEventHandlers {
+  onEvent(event: ContainerEvent): void;
+  /** The stream dropped (the engine may be gone); reconnecting with backoff has begun. */
+  onDropped?(reason: string): void;
+  /** The stream is open again after a drop. */
+  onConnected?(): void;
+}
+
 /**
- * One Docker events stream (start/die/oom of the containers matching the label filters), shared by
- * every deployment. When the stream drops it reconnects from the last event seen, so no exit is missed.
+ * One Docker events stream (create/start/die/oom/destroy of the containers matching the label
+ * filters), shared by every deployment. When the stream drops it reconnects with backoff from the
+ * last event seen, so no exit is missed while the engine keeps running.
  */
 export class ContainerEvents {
   private stream?: NodeJS.ReadableStream;
   private connecting?: Promise<void>;
   private closed = false;
   private failures = 0;
+  /** The stream dropped since it was last open. */
+  private dropped = false;
   /** timeNano of the last event delivered; reconnects ask for events from here on. */
   private lastTimeNano?: bigint;
   /** The events delivered at lastTimeNano, which a reconnect's `since` sends again. */
@@ -42,7 +53,7 @@ export class ContainerEvents {
   constructor(
     private readonly docker: Dockerode,
     private readonly labelFilters: string[],
-    private readonly onEvent: (event: ContainerEvent) => void,
+    private readonly handlers: ContainerEventHandlers,
   ) {}
 
   /** Opens the stream if it is not open; resolves once the daemon has accepted the subscription. */
@@ -68,7 +79,10 @@ export class ContainerEvents {
       return;
     }
     this.stream = stream;
+    const reconnected = this.dropped;
     this.failures = 0;
+    this.dropped = false;
+    if (reconnected) this.handlers.onConnected?.();
     let pending = '';
     stream.on('data', (chunk: Buffer) => {
       const lines = (pending + chunk.toString()).split('\n');
@@ -78,7 +92,10 @@ export class ContainerEvents {
     const dropped = (reason: string) => {
       if (this.stream !== stream) return;
       this.stream = undefined;
-      if (!this.closed) this.reconnect(reason);
+      if (this.closed) return;
+      this.dropped = true;
+      this.handlers.onDropped?.(reason);
+      this.reconnect(reason);
     };
     stream.on('error', (error: Error) => dropped(error.message));
     stream.on('end', () => dropped('stream ended'));
@@ -102,16 +119,17 @@ export class ContainerEvents {
     this.lastTimeNano = timeNano;
     this.deliveredAtLast.add(key);
     const exitCode = raw.Actor?.Attributes?.exitCode;
-    this.onEvent({ id, action, exitCode: exitCode === undefined ? undefined : Number(exitCode), time: nanosToSeconds(timeNano) });
+    this.handlers.onEvent({ id, action, exitCode: exitCode === undefined ? undefined : Number(exitCode), time: nanosToSeconds(timeNano) });
   }
 
   private reconnect(reason: string): void {
-    const delay = RECONNECT_DELAYS_MS[Math.min(this.failures++, RECONNECT_DELAYS_MS.length - 1)];
-    log.warn(`Docker events stream dropped (${reason}); reconnecting in ${delay} ms`);
+    const delay = RECONNECT_DELAYS_MS[Math.min(this.failures, RECONNECT_DELAYS_MS.length - 1)];
+    // One warning per outage; the retries every few seconds after it are debug lines.
+    (this.failures++ === 0 ? log.warn : log.debug).call(log, `Docker events stream dropped (${reason}); reconnecting in ${delay} ms`);
     setTimeout(() => {
       if (this.closed || this.stream) return;
       this.connect().catch((error) => {
-        log.warn(`Docker events: reconnect failed: ${dockerMessage(error)}`);
+        log.debug(`Docker events: reconnect failed: ${dockerMessage(error)}`);
         this.reconnect('reconnect failed');
       });
     }, delay).unref();

@@ -1,7 +1,8 @@
 import type Dockerode from 'dockerode';
 import type { DeploymentSpec } from '../../config/types.ts';
 import { launcherArgs } from '../launcher-args.ts';
-import { DEFAULT_FLEET, deploymentLabels } from './labels.ts';
+import { instanceHash } from '../instance-hash.ts';
+import { DEFAULT_FLEET, LABEL, deploymentLabels } from './labels.ts';
 
 /** TGI's port inside the container (the official image sets PORT=80). */
 export const CONTAINER_PORT = '80/tcp';
@@ -37,16 +38,36 @@ function acceleratorSettings(spec: DeploymentSpec): { hostConfig: Dockerode.Host
   }
 }
 
-/** The Engine API create options for one deployment, its port published on 127.0.0.1:hostPort only. */
+/**
+ * The Engine API create options for one deployment, its port published on 127.0.0.1:hostPort only,
+ * labelled with the hash of everything else in them (containerHash).
+ */
 export function containerOptions(spec: DeploymentSpec, hostPort: number, fleet = DEFAULT_FLEET): Dockerode.ContainerCreateOptions {
+  const options = unlabelledOptions(spec, hostPort, fleet);
+  options.Labels = { ...deploymentLabels(spec, fleet), [LABEL.configHash]: hashOfOptions(options) };
+  return options;
+}
+
+/** The hash a container of this spec carries: over its create options, less the host port and the labels. */
+export function containerHash(spec: DeploymentSpec, fleet = DEFAULT_FLEET): string {
+  return hashOfOptions(unlabelledOptions(spec, 0, fleet));
+}
+
+function hashOfOptions(options: Dockerode.ContainerCreateOptions): string {
+  const { Labels: _labels, HostConfig, ...rest } = options;
+  const { PortBindings: _ports, ...hostConfig } = HostConfig ?? {};
+  return instanceHash({ ...rest, HostConfig: hostConfig });
+}
+
+function unlabelledOptions(spec: DeploymentSpec, hostPort: number, fleet: string): Dockerode.ContainerCreateOptions {
   const accelerator = acceleratorSettings(spec);
   const env = { ...spec.env, PORT: '80', ...accelerator.env };
   return {
     name: containerName(spec, fleet),
     Image: spec.image,
     Cmd: launcherArgs(spec),
-    Env: Object.entries(env).map(([name, value]) => `${name}=${value}`),
-    Labels: deploymentLabels(spec, fleet),
+    // In name order, so the same environment always makes the same container (and the same hash).
+    Env: Object.entries(env).map(([name, value]) => `${name}=${value}`).sort(),
     ExposedPorts: { [CONTAINER_PORT]: {} },
     StopTimeout: TGI_STOP_TIMEOUT_SECONDS,
     HostConfig: {

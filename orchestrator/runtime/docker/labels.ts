@@ -1,6 +1,6 @@
 import type { DeploymentSpec } from '../../config/types.ts';
 
-// The labels that mark a container as ours. Only identity and the config hash go here: labels are
+// The labels that mark a container as ours. Only identity and the config hash (container-spec.ts) go here: labels are
 // readable by anyone who can run `docker inspect`, so env (which holds HF_TOKEN) never does.
 export const LABEL = {
   managed: 'tgi-fleet.managed',
@@ -12,7 +12,7 @@ export const LABEL = {
 } as const;
 
 /** Fleets keep two orchestrators (or a test run and an operator's `up`) on one engine apart. */
-export const DEFAULT_FLEET = 'default';
+export { DEFAULT_FLEET } from '../../config/expand.ts';
 
 export function deploymentLabels(spec: DeploymentSpec, fleet: string): Record<string, string> {
   return {
@@ -21,7 +21,6 @@ export function deploymentLabels(spec: DeploymentSpec, fleet: string): Record<st
     [LABEL.deployment]: spec.key,
     [LABEL.model]: spec.model,
     [LABEL.gpus]: spec.gpus.join(','),
-    [LABEL.configHash]: spec.configHash,
   };
 }
 

@@ -1,0 +1,243 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DeploymentSpec, RuntimeKind } from '../config/types.ts';
+import { freePort } from '../net.ts';
+import type { DriverEvent, LogLinesOptions, ObservedInstance, RuntimeDriver } from './driver.ts';
+import { instanceHash } from './instance-hash.ts';
+import { launcherArgs } from './launcher-args.ts';
+
+export interface ProcessDriverOptions {
+  kind: RuntimeKind;
+  /** Where each deployment's output is written (<logDir>/<model>_<gpuLabel>.log), for `npm run logs`. */
+  logDir: string;
+  /** argv of the server for a spec (launcher flags, --port and --hostname are appended). */
+  command: (spec: DeploymentSpec) => string[];
+  /** Extra environment for a spec's server. */
+  env?: (spec: DeploymentSpec) => Record<string, string>;
+  /** SIGTERM, then SIGKILL after this long (TGI's launcher drains for up to 90 s). */
+  stopTimeoutMs?: number;
+}
+
+/** Where a local deployment's output goes: <logDir>/<model>_<gpuLabel>.log (`npm run logs` reads it). */
+export function localLogFile(logDir: string, key: string): string {
+  return join(logDir, `${key.replace('/', '_')}.log`);
+}
+
+/** Variables of the orchestrator's own environment that a server must never inherit. */
+const PRIVATE_ENV = ['VALID_TOKEN'];
+const KEPT_LINES = 200;
+
+interface Line {
+  at: number;
+  text: string;
+}
+
+/** One deployment's server: the same argv and port across restarts, a new child process each run. */
+interface Slot {
+  id: string;
+  spec: DeploymentSpec;
+  port: number;
+  argv: string[];
+  env: Record<string, string>;
+  child?: ChildProcess;
+  startedAt?: number;
+  exit?: string;
+  lines: Line[];
+  partial: string;
+  followers: Set<(line: string) => void>;
+  logFile: WriteStream;
+}
+
+/**
+ * Local child processes as instances: a native `text-generation-launcher` (runtime `process`, GPUs
+ * pinned with CUDA_VISIBLE_DEVICES) or the TGI simulator (runtime `simulator`). Each child runs in
+ * its own process group, so a terminal's Ctrl-C reaches only the orchestrator, which stops the
+ * children itself (the whole group: a launcher's shard processes too). Children cannot outlive the
+ * orchestrator: close() stops them, and nothing restarts them but the supervisor.
+ */
+export class ProcessDriver implements RuntimeDriver {
+  readonly kind: RuntimeKind;
+  readonly restartsByItself = false;
+  private readonly slots = new Map<string, Slot>();
+  private readonly listeners: ((event: DriverEvent) => void)[] = [];
+  private nextId = 1;
+
+  constructor(private readonly options: ProcessDriverOptions) {
+    this.kind = options.kind;
+  }
+
+  configHash(spec: DeploymentSpec): string {
+    const { argv, env } = this.invocation(spec);
+    return instanceHash({ argv, env, gpus: spec.gpus });
+  }
+
+  async list(): Promise<ObservedInstance[]> {
+    return [...this.slots.values()].map((slot) => this.observe(slot));
+  }
+
+  async inspect(id: string): Promise<ObservedInstance | undefined> {
+    const slot = this.slots.get(id);
+    return slot && this.observe(slot);
+  }
+
+  async prepare(): Promise<void> {
+    await mkdir(this.options.logDir, { recursive: true });
+  }
+
+  async create(spec: DeploymentSpec): Promise<ObservedInstance> {
+    const { argv, env } = this.invocation(spec);
+    const port = await freePort();
+    const id = `${spec.key}#${this.nextId++}`;
+    const logFile = createWriteStream(localLogFile(this.options.logDir, spec.key), { flags: 'a' });
+    const slot: Slot = { id, spec, port, argv: [...argv, '--port', String(port), '--hostname', '127.0.0.1'], env, lines: [], partial: '', followers: new Set(), logFile };
+    this.slots.set(id, slot);
+    this.launch(slot);
+    return this.observe(slot);
+  }
+
+  async start(id: string): Promise<void> {
+    const slot = this.slots.get(id);
+    if (!slot) throw new Error(`no process instance ${id}`);
+    if (!isAlive(slot.child)) this.launch(slot);
+  }
+
+  async stop(id: string): Promise<void> {
+    const slot = this.slots.get(id);
+    const child = slot?.child;
+    if (!slot || !child || !isAlive(child)) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    // SIGTERM goes to the server alone, as `docker stop` does (TGI's launcher drains its webserver,
+    // then stops its shards); SIGKILL goes to its whole process group, so no shard outlives it.
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), this.options.stopTimeoutMs ?? 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.stop(id);
+    const slot = this.slots.get(id);
+    if (!slot) return;
+    this.slots.delete(id);
+    slot.logFile.end();
+  }
+
+  async *logLines(id: string, options: LogLinesOptions): AsyncGenerator<string> {
+    const slot = this.slots.get(id);
+    if (!slot) return;
+    const inRange = (line: Line) => (options.since === undefined || line.at >= options.since) && (options.until === undefined || line.at <= options.until);
+    const kept = slot.lines.filter(inRange).map((line) => line.text);
+    yield* options.tail === undefined ? kept : kept.slice(-options.tail);
+    if (!options.follow) return;
+    const queue: string[] = [];
+    let wakeUp: (() => void) | undefined;
+    const follower = (line: string) => {
+      queue.push(line);
+      wakeUp?.();
+    };
+    slot.followers.add(follower);
+    const aborted = new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => resolve(), { once: true }));
+    try {
+      while (!options.signal?.aborted && this.slots.has(id)) {
+        if (!queue.length) await Promise.race([new Promise<void>((resolve) => (wakeUp = resolve)), aborted]);
+        yield* queue.splice(0);
+      }
+    } finally {
+      slot.followers.delete(follower);
+    }
+  }
+
+  onEvent(listener: (event: DriverEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.slots.keys()].map((id) => this.remove(id)));
+  }
+
+  /** Exiting at once (a second Ctrl-C): every child's process group is killed, nothing waited for. */
+  killAll(): number {
+    let killed = 0;
+    for (const slot of this.slots.values()) {
+      if (!isAlive(slot.child)) continue;
+      signalGroup(slot.child!, 'SIGKILL');
+      killed += 1;
+    }
+    return killed;
+  }
+
+  /** The server's argv (without --port/--hostname) and the environment it gets beyond the orchestrator's. */
+  private invocation(spec: DeploymentSpec): { argv: string[]; env: Record<string, string> } {
+    const argv = [...this.options.command(spec), ...launcherArgs(spec)];
+    const env = { ...spec.env, ...this.options.env?.(spec), CUDA_VISIBLE_DEVICES: spec.gpus.join(','), NUM_SHARD: String(spec.gpus.length) };
+    return { argv, env };
+  }
+
+  private launch(slot: Slot): void {
+    const [file, ...args] = slot.argv;
+    const env: NodeJS.ProcessEnv = { ...process.env, ...slot.env };
+    for (const name of PRIVATE_ENV) delete env[name];
+    // detached: its own process group, out of reach of the terminal's SIGINT.
+    const child = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    slot.child = child;
+    slot.startedAt = Date.now();
+    slot.exit = undefined;
+    const onOutput = (chunk: Buffer) => {
+      slot.logFile.write(chunk);
+      const lines = (slot.partial + chunk.toString()).split(/\r?\n/);
+      slot.partial = lines.pop() ?? '';
+      for (const text of lines) if (text.trim()) this.keep(slot, text);
+    };
+    child.stdout!.on('data', onOutput);
+    child.stderr!.on('data', onOutput);
+    child.once('error', (error) => this.keep(slot, `failed to start ${file}: ${error.message}`));
+    child.once('exit', (code, signal) => {
+      if (slot.partial.trim()) this.keep(slot, slot.partial);
+      slot.partial = '';
+      slot.exit = signal ? `signal ${signal}` : `exit code ${code}`;
+      this.emit({ kind: 'instance', id: slot.id, what: 'exit', detail: slot.exit });
+    });
+  }
+
+  private keep(slot: Slot, text: string): void {
+    slot.lines.push({ at: Date.now(), text });
+    if (slot.lines.length > KEPT_LINES) slot.lines.splice(0, slot.lines.length - KEPT_LINES);
+    for (const follower of slot.followers) follower(text);
+  }
+
+  private observe(slot: Slot): ObservedInstance {
+    const running = isAlive(slot.child);
+    return {
+      id: slot.id,
+      key: slot.spec.key,
+      configHash: this.configHash(slot.spec),
+      name: `pid ${slot.child?.pid ?? '?'}`,
+      running,
+      restarting: false,
+      upstream: { host: '127.0.0.1', port: slot.port, url: `http://127.0.0.1:${slot.port}` },
+      runId: slot.child?.pid === undefined ? `${slot.startedAt}` : `${slot.child.pid}@${slot.startedAt}`,
+      startedAt: slot.startedAt,
+      runtimeRestarts: 0,
+      exit: running ? undefined : slot.exit ?? 'did not start',
+    };
+  }
+
+  private emit(event: DriverEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+function isAlive(child: ChildProcess | undefined): boolean {
+  return Boolean(child && child.exitCode === null && child.signalCode === null && child.pid !== undefined);
+}
+
+/** Signals the child's whole process group (it leads one: spawned detached). */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    child.kill(signal);
+  }
+}
