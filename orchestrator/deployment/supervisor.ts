@@ -320,7 +320,7 @@ export class DeploymentSupervisor extends EventEmitter implements ServedDeployme
       await sleep(delay, undefined, { signal: this.wake.signal }).catch(() => undefined);
       if (this.stopping() || this.owned !== owned) return;
     } else {
-      log.warn(`${this.key}: ${owned.name} was stopped from outside the orchestrator; starting it again`);
+      log.warn(`${this.key}: ${owned.name} stopped and nothing will restart it (docker stop or kill, or the engine shutting down); starting it again`);
     }
     await this.driver.start(owned.id);
     this.again = true;

@@ -11,7 +11,7 @@ import { benchStartup } from './scenario-startup.ts';
 import { benchStreams } from './scenario-streams.ts';
 import { benchThroughput } from './scenario-throughput.ts';
 
-// `npm run bench [-- --only throughput,streams,memory,startup] [--seconds N] [--rounds N]`
+// `npm run bench [-- --only throughput,streams,memory,startup] [--seconds N] [--rounds N] [--help]`
 // Runs the scenarios one after another on this machine, prints the Markdown report and writes it to
 // bench-results.md. Set BENCH_CPU_PROF_DIR=<folder> to get a CPU profile of each gateway process.
 
@@ -19,13 +19,30 @@ const SCENARIOS = ['throughput', 'streams', 'memory', 'startup'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const REPORT_FILE = join(ROOT, 'bench-results.md');
 
-const { values: args } = parseArgs({
-  options: {
-    only: { type: 'string' },
-    seconds: { type: 'string', default: '4' },
-    rounds: { type: 'string', default: '3' },
-  },
-});
+const USAGE = `usage: npm run bench [-- --only ${SCENARIOS.join(',')}] [--seconds N (default 4)] [--rounds N (default 3)]
+Runs the scenarios, prints the Markdown report and writes it to bench-results.md.`;
+
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      options: {
+        only: { type: 'string' },
+        seconds: { type: 'string', default: '4' },
+        rounds: { type: 'string', default: '3' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : error}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const args = parseCommandLine();
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const only = (args.only?.split(',').map((s) => s.trim()) ?? [...SCENARIOS]) as Scenario[];
 const unknown = only.filter((s) => !SCENARIOS.includes(s));
 if (unknown.length) {
