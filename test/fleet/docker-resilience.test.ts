@@ -146,8 +146,8 @@ describe('the control plane on a real engine', { skip }, () => {
     await writeFile(config, modelsYaml({ duoGreeting: 'bonjour' }));
     const after = await waitFor('both duo replicas replaced and ready', async () => {
       const ids = await idsOf(fleet);
-      const replaced = ids['duo/gpu0'] && ids['duo/gpu1'] && ids['duo/gpu0'] !== before['duo/gpu0'] && ids['duo/gpu1'] !== before['duo/gpu1'];
-      return replaced && (await fetch(`${service.url}/health`)).status === 200 && ids;
+      const replaced = Boolean(ids['duo/gpu0'] && ids['duo/gpu1']) && ids['duo/gpu0'] !== before['duo/gpu0'] && ids['duo/gpu1'] !== before['duo/gpu1'];
+      return replaced && (await fetch(`${service.url}/health`)).status === 200 ? ids : undefined;
     }, 90_000);
     await new Promise((r) => setTimeout(r, 500));
     loading = false;
