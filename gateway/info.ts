@@ -20,6 +20,7 @@ export function infoHandler(table: DeploymentDirectory): RequestHandler {
         gpus: d.spec.gpus,
         runtime: d.spec.runtime,
         instance: d.instanceId ?? null,
+        instance_name: d.instanceName ?? null,
         state: d.state,
         phase: d.phase ?? null,
         since: new Date(d.since).toISOString(),

@@ -92,8 +92,10 @@ export interface ServedDeployment {
   /** When the server process last started (ms since epoch), when known; survives adoption. */
   readonly startedAt?: number;
   readonly upstream?: Upstream;
-  /** Container id or process id of the running instance. */
+  /** The runtime's id of the running instance (a container id). */
   readonly instanceId?: string;
+  /** The instance in operator terms: "container tgi-hermes-gpu0", "pid 4242". */
+  readonly instanceName?: string;
   /** Requests admitted and not yet released. */
   readonly inFlight: number;
   /** Times the server exited unexpectedly (survives adoption). */

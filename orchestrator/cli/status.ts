@@ -18,6 +18,8 @@ export interface GatewayDeployment {
   next_retry_at?: string | null;
   runtime?: string;
   instance?: string | null;
+  /** "container tgi-…", "pid 4242". */
+  instance_name?: string | null;
 }
 
 /**
@@ -47,7 +49,7 @@ export async function status(options: TargetOptions): Promise<number> {
     const started = live ? Date.parse(live.started_at ?? live.since ?? '') : container?.createdAt;
     return [
       key,
-      container ? container.name : live?.instance ? `${live.runtime === 'docker' ? '' : 'pid '}${live.instance}` : '-',
+      container ? container.name : live?.instance_name ?? '-',
       container?.gpus ?? live?.gpus.join(',') ?? '',
       String(port),
       live ? liveState(live) : `${container!.status} (no gateway)`,

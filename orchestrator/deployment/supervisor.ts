@@ -308,6 +308,7 @@ export class DeploymentSupervisor extends EventEmitter implements ServedDeployme
     const observed = await this.driver.inspect(owned.id);
     if (this.stopping() || this.owned !== owned) return;
     if (!observed) return this.lostInstance(owned);
+    owned.name = observed.name; // a process instance gets a new pid on every start
     this.serverStartedAt = observed.startedAt ?? this.serverStartedAt;
     if (!(await this.noteRun(owned, observed))) return;
     if (observed.running) return this.awaitReady(owned);

@@ -11,13 +11,10 @@ import { promisify } from 'node:util';
 import Dockerode from 'dockerode';
 import type { DeploymentSpec } from '../../orchestrator/config/types.ts';
 import { RestartRecords } from '../../orchestrator/deployment/restart-records.ts';
-import type { DeploymentState } from '../../orchestrator/deployment/state.ts';
-import type { DeploymentSupervisor } from '../../orchestrator/deployment/supervisor.ts';
-import { DeploymentTable } from '../../orchestrator/deployment/table.ts';
 import { log } from '../../orchestrator/log.ts';
-import { Reconciler } from '../../orchestrator/reconcile/reconciler.ts';
 import { containerHash } from '../../orchestrator/runtime/docker/container-spec.ts';
 import { DockerDriver } from '../../orchestrator/runtime/docker/docker-driver.ts';
+import { ControlPlane, states, waitFor } from '../helpers/control-plane.ts';
 import { SIM_IMAGE, dockerSkipReason, ensureSimImage, removeFleetContainers } from './engine.ts';
 import { testSpec, type TestSpecOptions } from './spec.ts';
 
@@ -27,54 +24,6 @@ const docker = new Dockerode();
 const skip = await dockerSkipReason(docker);
 const fleet = `test-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const SECRET = 'hf_test_secret_not_for_labels';
-
-/** up's control plane, without the gateway: a table, a reconciler and the Docker driver. */
-class ControlPlane {
-  readonly table = new DeploymentTable();
-  readonly driver = new DockerDriver({ docker, fleet, stopTimeoutSeconds: 2 });
-  readonly reconciler: Reconciler;
-  specs: DeploymentSpec[] = [];
-
-  constructor(readonly records: RestartRecords) {
-    this.reconciler = new Reconciler({
-      table: this.table,
-      driver: () => this.driver,
-      records,
-      drainTimeoutMs: () => 1000,
-      supervisor: { retryDelayMs: () => 1500 },
-    });
-  }
-
-  async run(...specs: DeploymentSpec[]): Promise<void> {
-    this.specs = specs;
-    await this.reconciler.setDesired(specs);
-  }
-
-  get(key: string): DeploymentSupervisor {
-    const found = this.table.get(key);
-    assert.ok(found, `${key} is in the table`);
-    return found;
-  }
-
-  async close(): Promise<void> {
-    this.reconciler.close();
-    await this.driver.close();
-  }
-}
-
-function states(d: DeploymentSupervisor): DeploymentState[] {
-  const seen: DeploymentState[] = [];
-  d.on('state', (change: { to: DeploymentState }) => seen.push(change.to));
-  return seen;
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function fleetContainers(model?: string): Promise<Dockerode.ContainerInfo[]> {
   const all = await docker.listContainers({ all: true, filters: { label: [`tgi-fleet.fleet=${fleet}`] } });
@@ -92,7 +41,7 @@ describe('supervised deployments on Docker', { skip }, () => {
     await ensureSimImage(docker);
     hfCache = await mkdtemp(join(tmpdir(), 'fleet-hf-cache-'));
     stateDir = await mkdtemp(join(tmpdir(), 'fleet-state-'));
-    plane = new ControlPlane(RestartRecords.inStateDir(stateDir));
+    plane = new ControlPlane(new DockerDriver({ docker, fleet, stopTimeoutSeconds: 2 }), RestartRecords.inStateDir(stateDir));
     pinned = spec({ model: 'pinned', gpus: [1], env: { SIM_LOAD_SECONDS: '1', SIM_TOKENS_PER_SECOND: '0', HF_TOKEN: SECRET } });
   });
 
@@ -161,7 +110,7 @@ describe('supervised deployments on Docker', { skip }, () => {
     const startedAt = (await docker.getContainer(served.instanceId!).inspect()).State.StartedAt;
     await plane.records.flushed();
     await plane.close();
-    const later = new ControlPlane(RestartRecords.inStateDir(stateDir));
+    const later = new ControlPlane(new DockerDriver({ docker, fleet, stopTimeoutSeconds: 2 }), RestartRecords.inStateDir(stateDir));
     await later.run(pinned);
     const adopted = later.get('pinned/gpu1');
     assert.equal(await adopted.settled(), true);

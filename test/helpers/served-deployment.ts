@@ -15,6 +15,7 @@ export class StubDeployment extends EventEmitter implements ServedDeployment {
   upstream?: Upstream;
   startedAt?: number;
   instanceId?: string;
+  instanceName?: string;
   restarts = 0;
   attempts = 0;
   nextRetryAt?: number;

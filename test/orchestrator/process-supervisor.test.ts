@@ -1,0 +1,122 @@
+// Supervised local processes: the reconciler, the supervisors and the process driver as `up`
+// composes them, running real simulator processes (and, for failures, real commands that fail).
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DeploymentSpec } from '../../orchestrator/config/types.ts';
+import { log } from '../../orchestrator/log.ts';
+import { commandDriver, simulatorDriver } from '../../orchestrator/runtime/local-runtimes.ts';
+import { localLogFile } from '../../orchestrator/runtime/process-driver.ts';
+import { ControlPlane, states, waitFor } from '../helpers/control-plane.ts';
+import { SIM_ENTRY } from '../helpers/sim.ts';
+
+log.level = process.env.LOG_LEVEL ?? 'warn';
+
+function spec(model: string, runtime: DeploymentSpec['runtime'], extra: Partial<DeploymentSpec> = {}): DeploymentSpec {
+  return {
+    key: `${model}/gpu0`, model, gpuLabel: 'gpu0', gpus: [0], modelId: `sim/${model}`, runtime, accelerator: 'nvidia', vision: false,
+    image: 'unused', pull: 'never', shmSizeBytes: 1 << 26, env: {}, launcher: {}, simulator: { loadSeconds: 0, tokensPerSecond: 0 },
+    limits: { requestsPerSecond: 100, burst: 100, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 }, hfCache: tmpdir(), ...extra,
+  };
+}
+
+const simulatorCommand = [process.execPath, '--import', 'tsx', SIM_ENTRY];
+
+describe('supervised local processes', () => {
+  let dir: string;
+  let sims: ControlPlane;
+  let commands: ControlPlane;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fleet-proc-'));
+    sims = new ControlPlane(simulatorDriver(join(dir, 'logs')));
+    commands = new ControlPlane(commandDriver(join(dir, 'logs')), undefined, 1000);
+  });
+
+  after(async () => {
+    await sims?.close();
+    await commands?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a crash: down at once, started again by the supervisor (nothing else restarts a process), ready again', async () => {
+    await sims.run(spec('crashy', 'simulator', { simulator: { loadSeconds: 0, tokensPerSecond: 0, crashAfterRequests: 0 } }));
+    const d = sims.get('crashy/gpu0');
+    assert.equal(await d.settled(), true, JSON.stringify(d.lastFailure));
+    const firstPid = d.instanceName;
+    const seen = states(d);
+    await fetch(`${d.upstream!.url}/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs":"hi"}' }).catch(() => undefined);
+    await waitFor('ready again', () => d.state === 'ready' && seen.length >= 3);
+    assert.deepEqual(seen, ['down', 'loading', 'ready']);
+    assert.equal(d.restarts, 1);
+    assert.notEqual(d.instanceName, firstPid, 'a new process');
+    assert.match(d.instanceName ?? '', /^pid \d+$/);
+  });
+
+  test('the server runs in its own process group and without the orchestrator\'s token', async () => {
+    process.env.VALID_TOKEN = 'orchestrator-secret-token';
+    try {
+      await sims.run(spec('crashy', 'simulator', { simulator: { loadSeconds: 0, tokensPerSecond: 0, crashAfterRequests: 0 } }), spec('grouped', 'simulator'));
+      const d = sims.get('grouped/gpu0');
+      assert.equal(await d.settled(), true);
+      const pid = Number(d.instanceName!.slice('pid '.length));
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      assert.equal(pgid, pid, 'process group leader');
+      assert.notEqual(pgid, process.pid);
+      const environ = await readFile(`/proc/${pid}/environ`, 'utf8');
+      assert.ok(!environ.includes('orchestrator-secret-token'), 'the token never reaches a child');
+      assert.ok(environ.split('\0').includes('CUDA_VISIBLE_DEVICES=0'));
+    } finally {
+      delete process.env.VALID_TOKEN;
+    }
+  });
+
+  test('a start that fails for a passing reason (a download error) is retried with backoff and becomes ready on its own', async () => {
+    const marker = join(dir, 'download-failed-once');
+    const flaky = `if [ ! -e '${marker}' ]; then touch '${marker}'; echo 'DownloadError: connection reset by peer' >&2; exit 1; fi; exec "$@"`;
+    await commands.run(spec('flaky', 'process', { command: ['bash', '-c', flaky, 'flaky', ...simulatorCommand], env: { SIM_LOAD_SECONDS: '0' } }));
+    const d = commands.get('flaky/gpu0');
+    const seen = states(d);
+    assert.equal(await d.settled(), false);
+    assert.match(d.lastFailure!.message, /exited \(exit code 1\) while loading/);
+    assert.ok(d.lastFailure!.logTail.some((line) => /DownloadError/.test(line)));
+    assert.ok(d.nextRetryAt, 'a retry is scheduled');
+    assert.equal(d.attempts, 1);
+    await waitFor('ready on its own', () => d.state === 'ready', 20_000);
+    assert.ok(seen.indexOf('pending') > seen.indexOf('failed'), `failed, then tried again: ${seen.join(' → ')}`);
+    assert.equal(d.attempts, 0);
+    const log = await readFile(localLogFile(join(dir, 'logs'), 'flaky/gpu0'), 'utf8');
+    assert.match(log, /DownloadError/);
+  });
+
+  test('a launcher that refuses its arguments is not retried: it waits for an edit, which then starts it', async () => {
+    const refusing = `echo "error: invalid value 'fp8' for '--kv-cache-dtype <KV_CACHE_DTYPE>'" >&2; echo "  [possible values: fp8_e4m3fn, fp8_e5m2]" >&2; exit 2`;
+    const bad = spec('refused', 'process', { command: ['bash', '-c', refusing, 'launcher'] });
+    await commands.run(bad);
+    const d = commands.get('refused/gpu0');
+    assert.equal(await d.settled(), false);
+    assert.equal(d.nextRetryAt, undefined, 'no retry: it cannot heal by itself');
+    assert.match(d.lastFailure!.diagnosis ?? '', /launcher refused its arguments/);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(d.state, 'failed');
+    assert.equal(d.attempts, 1);
+
+    await commands.run(spec('refused', 'process', { command: simulatorCommand }));
+    const fixed = commands.get('refused/gpu0');
+    assert.notEqual(fixed, d, 'the edit replaced it');
+    assert.equal(await fixed.settled(), true, JSON.stringify(fixed.lastFailure));
+  });
+
+  test('removal: drained, then the process is stopped', async () => {
+    const d = commands.get('refused/gpu0');
+    const pid = Number(d.instanceName!.slice('pid '.length));
+    await commands.run();
+    await waitFor('stopped', () => d.state === 'stopped');
+    assert.throws(() => process.kill(pid, 0), /ESRCH/);
+    assert.equal(commands.table.all().length, 0);
+  });
+});
+
