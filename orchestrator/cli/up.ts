@@ -15,6 +15,9 @@ export interface UpOptions {
 export async function up(options: UpOptions): Promise<void> {
   const stateDir = stateDirOf(options.stateDir);
   let started: Awaited<ReturnType<typeof FleetClass.start>>;
+  // Installed before the start, so a Ctrl-C while it runs still drains and stops the servers in order.
+  let ready!: (fleet: Fleet | undefined) => void;
+  handleSignals(new Promise((resolve) => (ready = resolve)));
   try {
     started = await FleetClass.start({ configFile: options.config, stateDir, port: options.port, fleet: options.fleet, token: process.env.VALID_TOKEN || undefined });
   } catch (error) {
@@ -25,9 +28,11 @@ export async function up(options: UpOptions): Promise<void> {
     } else {
       console.error(`up failed: ${error instanceof Error ? error.message : error}`);
     }
+    ready(undefined);
     process.exit(1);
   }
   const { fleet, settled } = started;
+  ready(fleet);
   printBanner(fleet, stateDir);
   const progress = reportProgress(fleet);
   void settled.then(() => {
@@ -36,7 +41,6 @@ export async function up(options: UpOptions): Promise<void> {
     if (failed.length) log.error(`${failed.length} deployment(s) failed: ${failed.map((d) => d.key).join(', ')} (see above; fix models.yaml and save, or send SIGHUP to retry)`);
     else log.info(`all ${fleet.table.all().length} deployment(s) ready`);
   });
-  handleSignals(fleet);
 }
 
 function printBanner(fleet: Fleet, stateDir: string): void {
@@ -69,10 +73,17 @@ function reportProgress(fleet: Fleet): NodeJS.Timeout {
  * same keypress and is ignored. A later one means "now": in-flight requests are cut, the local
  * servers are killed, and the exit code is 128 + the signal number (130 for Ctrl-C).
  */
-function handleSignals(fleet: Fleet): void {
+function handleSignals(started: Promise<Fleet | undefined>): void {
   const SAME_KEYPRESS_MS = 1000;
   let firstAt: number | undefined;
+  let current: Fleet | undefined;
+  void started.then((fleet) => (current = fleet));
   const exitNow = (signal: NodeJS.Signals, afterMs: number): never => {
+    const fleet = current;
+    if (!fleet) {
+      log.warn(`${signal} again while starting: exiting now`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
     const busy = fleet.table.all().filter((d) => d.inFlight > 0);
     const inFlight = busy.reduce((sum, d) => sum + d.inFlight, 0);
     const cut = `${inFlight} in-flight request(s)${busy.length ? ` (${busy.map((d) => `${d.key}: ${d.inFlight}`).join(', ')})` : ''}`;
@@ -89,13 +100,16 @@ function handleSignals(fleet: Fleet): void {
       exitNow(signal, afterMs);
     }
     firstAt = Date.now();
+    const fleet = current ?? (await started);
+    if (!fleet) return;
     log.info(`${signal}: no new requests; draining in-flight requests (up to ${formatDuration(fleet.settings.drainTimeoutMs)}; a second ${signal === 'SIGINT' ? 'Ctrl-C' : signal} cuts them and exits now)`);
     await fleet.shutdown();
-    if (fleet.usesDocker) log.info('stopped; the TGI containers keep running (the next `npm run up` adopts them); `npm run down` removes them');
+    const fleetOption = fleet.name === 'default' ? '' : ` -- --fleet ${fleet.name}`;
+    if (fleet.usesDocker) log.info(`stopped; the TGI containers keep running (the next \`npm run up\` adopts them); \`npm run down${fleetOption}\` removes them`);
     else log.info('stopped');
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGHUP', () => void fleet.reload('SIGHUP'));
+  process.on('SIGHUP', () => void current?.reload('SIGHUP'));
 }
