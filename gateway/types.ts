@@ -100,7 +100,7 @@ export interface ServedDeployment {
   readonly inFlight: number;
   /** Times the server exited unexpectedly (survives adoption). */
   readonly restarts: number;
-  /** Start attempts since the last success (0 while healthy). */
+  /** Failed start attempts since it was last ready (0 while healthy). */
   readonly attempts: number;
   /** When a failed deployment is tried again (ms since epoch); undefined when no retry is scheduled. */
   readonly nextRetryAt?: number;

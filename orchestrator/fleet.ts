@@ -177,11 +177,10 @@ export class Fleet {
   }
 
   private async prepareRuntimes(config: FleetConfig): Promise<void> {
-    const logDir = join(this.options.stateDir, 'logs');
     for (const kind of new Set(config.deployments.map((d) => d.runtime))) {
       if (this.drivers.has(kind)) continue;
-      if (kind === 'simulator') this.drivers.set(kind, simulatorDriver(logDir));
-      if (kind === 'process') this.drivers.set(kind, commandDriver(logDir));
+      if (kind === 'simulator') this.drivers.set(kind, simulatorDriver(this.options.stateDir));
+      if (kind === 'process') this.drivers.set(kind, commandDriver(this.options.stateDir));
       if (kind === 'docker') {
         // Loaded on demand: a simulator-only demo needs neither dockerode nor a Docker engine.
         const { DockerDriver } = await import('./runtime/docker/docker-driver.ts');

@@ -18,7 +18,7 @@ export interface DeploymentView {
   /** When the server process last started (ms since epoch), when known: uptime while ready. */
   startedAt?: number;
   restarts: number;
-  /** Start attempts since the last success (0 while healthy). */
+  /** Failed start attempts since it was last ready (0 while healthy). */
   attempts: number;
   /** When a failed deployment is tried again (ms since epoch), when a retry is scheduled. */
   nextRetryAt?: number;

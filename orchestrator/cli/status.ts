@@ -61,11 +61,11 @@ export async function status(options: TargetOptions): Promise<number> {
   return 0;
 }
 
-/** "ready", "loading (warming up)", "failed (attempt 3, retry in 40s)". */
+/** "ready", "loading (warming up, 1 failed attempt)", "failed (3 failed attempts, retry in 40s)". */
 export function liveState(d: Pick<GatewayDeployment, 'state' | 'phase' | 'attempts' | 'next_retry_at'>, now = Date.now()): string {
   const details: string[] = [];
   if (d.phase) details.push(d.phase);
-  if (d.attempts && d.attempts > 1) details.push(`attempt ${d.attempts}`);
+  if (d.attempts) details.push(`${d.attempts} failed attempt${d.attempts === 1 ? '' : 's'}`);
   const retryAt = d.next_retry_at ? Date.parse(d.next_retry_at) : NaN;
   if (!Number.isNaN(retryAt)) details.push(`retry in ${formatDuration(retryAt - now)}`);
   return details.length ? `${d.state} (${details.join(', ')})` : d.state;

@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { DeploymentSpec } from '../config/types.ts';
+import { join } from 'node:path';
+import { ChildRecords } from './leftover-processes.ts';
 import { ProcessDriver } from './process-driver.ts';
 
 const SIMULATOR_ENTRY = fileURLToPath(new URL('../../docker/tgi-sim/main.ts', import.meta.url));
@@ -19,10 +21,11 @@ export function simulatorEnv(spec: DeploymentSpec): Record<string, string> {
 }
 
 /** The built-in TGI simulator as local child processes: the demo engine, no GPU and no Docker. */
-export function simulatorDriver(logDir: string): ProcessDriver {
+export function simulatorDriver(stateDir: string): ProcessDriver {
   return new ProcessDriver({
     kind: 'simulator',
-    logDir,
+    logDir: join(stateDir, 'logs'),
+    childRecords: new ChildRecords(join(stateDir, 'simulator-processes.json')),
     command: () => [process.execPath, '--import', import.meta.resolve('tsx'), SIMULATOR_ENTRY],
     env: simulatorEnv,
     stopTimeoutMs: 5000,
@@ -30,10 +33,11 @@ export function simulatorDriver(logDir: string): ProcessDriver {
 }
 
 /** Operator-supplied servers (e.g. a native text-generation-launcher) as child processes. */
-export function commandDriver(logDir: string): ProcessDriver {
+export function commandDriver(stateDir: string): ProcessDriver {
   return new ProcessDriver({
     kind: 'process',
-    logDir,
+    logDir: join(stateDir, 'logs'),
+    childRecords: new ChildRecords(join(stateDir, 'processes.json')),
     command: (spec) => spec.command ?? [],
     stopTimeoutMs: 90_000,
   });

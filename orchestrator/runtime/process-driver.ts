@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeploymentSpec, RuntimeKind } from '../config/types.ts';
 import { freePort } from '../net.ts';
+import type { ChildRecords } from './leftover-processes.ts';
 import type { DriverEvent, LogLinesOptions, ObservedInstance, RuntimeDriver } from './driver.ts';
 import { instanceHash } from './instance-hash.ts';
 import { launcherArgs } from './launcher-args.ts';
@@ -18,6 +19,8 @@ export interface ProcessDriverOptions {
   env?: (spec: DeploymentSpec) => Record<string, string>;
   /** SIGTERM, then SIGKILL after this long (TGI's launcher drains for up to 90 s). */
   stopTimeoutMs?: number;
+  /** Where the children are recorded, so a later `up` can stop those an earlier one left running. */
+  childRecords?: ChildRecords;
 }
 
 /** Where a local deployment's output goes: <logDir>/<model>_<gpuLabel>.log (`npm run logs` reads it). */
@@ -63,6 +66,7 @@ export class ProcessDriver implements RuntimeDriver {
   private readonly slots = new Map<string, Slot>();
   private readonly listeners: ((event: DriverEvent) => void)[] = [];
   private nextId = 1;
+  private leftoversStopped?: Promise<void>;
 
   constructor(private readonly options: ProcessDriverOptions) {
     this.kind = options.kind;
@@ -74,6 +78,7 @@ export class ProcessDriver implements RuntimeDriver {
   }
 
   async list(): Promise<ObservedInstance[]> {
+    await this.stopLeftovers();
     return [...this.slots.values()].map((slot) => this.observe(slot));
   }
 
@@ -83,6 +88,7 @@ export class ProcessDriver implements RuntimeDriver {
   }
 
   async prepare(): Promise<void> {
+    await this.stopLeftovers();
     await mkdir(this.options.logDir, { recursive: true });
   }
 
@@ -155,6 +161,7 @@ export class ProcessDriver implements RuntimeDriver {
 
   async close(): Promise<void> {
     await Promise.all([...this.slots.keys()].map((id) => this.remove(id)));
+    await this.options.childRecords?.flushed();
   }
 
   /** Exiting at once (a second Ctrl-C): every child's process group is killed, nothing waited for. */
@@ -166,6 +173,12 @@ export class ProcessDriver implements RuntimeDriver {
       killed += 1;
     }
     return killed;
+  }
+
+  /** Once per driver: servers an earlier `up` on this state dir left running are stopped first. */
+  private stopLeftovers(): Promise<void> {
+    this.leftoversStopped ??= this.options.childRecords?.stopLeftovers(this.options.stopTimeoutMs ?? 10_000) ?? Promise.resolve();
+    return this.leftoversStopped;
   }
 
   /** The server's argv (without --port/--hostname) and the environment it gets beyond the orchestrator's. */
@@ -193,7 +206,9 @@ export class ProcessDriver implements RuntimeDriver {
     child.stdout!.on('data', onOutput);
     child.stderr!.on('data', onOutput);
     child.once('error', (error) => this.keep(slot, `failed to start ${file}: ${error.message}`));
+    if (child.pid !== undefined) this.options.childRecords?.add(slot.id, { pid: child.pid, program: file, key: slot.spec.key });
     child.once('exit', (code, signal) => {
+      this.options.childRecords?.delete(slot.id);
       if (slot.partial.trim()) this.keep(slot, slot.partial);
       slot.partial = '';
       slot.exit = signal ? `signal ${signal}` : `exit code ${code}`;

@@ -14,7 +14,8 @@ import { RestartRecords } from '../../orchestrator/deployment/restart-records.ts
 import { log } from '../../orchestrator/log.ts';
 import { containerHash } from '../../orchestrator/runtime/docker/container-spec.ts';
 import { DockerDriver } from '../../orchestrator/runtime/docker/docker-driver.ts';
-import { ControlPlane, states, waitFor } from '../helpers/control-plane.ts';
+import { ControlPlane, states } from '../helpers/control-plane.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { SIM_IMAGE, dockerSkipReason, ensureSimImage, removeFleetContainers } from './engine.ts';
 import { testSpec, type TestSpecOptions } from './spec.ts';
 

@@ -10,15 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Dockerode from 'dockerode';
+import { dockerSkipReason } from '../docker/engine.ts';
 import { ROOT } from '../helpers/sim.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { runUp, uniqueFleet, type RunningUp } from '../helpers/up.ts';
 
 const run = promisify(execFile);
 const docker = new Dockerode();
-const dockerReachable = await docker.ping().then(() => true, () => false);
-if (!dockerReachable && process.env.CI === 'true') throw new Error('CI=true but Docker is not reachable: .ci/run must start dockerd (scripts/start-dockerd.sh)');
+const skip = await dockerSkipReason(docker);
 const canRestartEngine = existsSync('/var/run/docker.pid') && process.getuid?.() === 0;
-const skip = dockerReachable ? false : 'Docker is not reachable (start dockerd to run these tests)';
 const env = { PATH: `${join(ROOT, 'test/fixtures/bin')}:${process.env.PATH}` };
 
 function modelsYaml(options: { duoGreeting?: string; models?: string } = {}): string {
@@ -49,16 +49,6 @@ async function containersOf(fleet: string): Promise<Dockerode.ContainerInfo[]> {
 
 async function idsOf(fleet: string): Promise<Record<string, string>> {
   return Object.fromEntries((await containersOf(fleet)).map((c) => [c.Labels['tgi-fleet.deployment'], c.Id]));
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check().catch(() => undefined);
-    if (value) return value;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 const generate = (service: RunningUp, route: string) =>
@@ -191,7 +181,7 @@ describe('the control plane on a real engine', { skip }, () => {
     const info = await waitFor('every deployment down', async () => {
       const res = await service.fetch('/info');
       const deployments = ((await res.json()) as { deployments: { state: string }[] }).deployments;
-      return deployments.every((d) => d.state === 'down') && deployments;
+      return deployments.every((d) => d.state === "down") ? deployments : undefined;
     }, 30_000);
     assert.equal(info.length, 3);
     const refused = await generate(service, 'solo');

@@ -8,14 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Dockerode from 'dockerode';
+import { dockerSkipReason } from '../docker/engine.ts';
 import { ROOT } from '../helpers/sim.ts';
 import { runCli, runUp, uniqueFleet, type RunningUp } from '../helpers/up.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const run = promisify(execFile);
 const docker = new Dockerode();
-const dockerReachable = await docker.ping().then(() => true, () => false);
-if (!dockerReachable && process.env.CI === 'true') throw new Error('CI=true but Docker is not reachable: .ci/run must start dockerd (scripts/start-dockerd.sh)');
-const skip = dockerReachable ? false : 'Docker is not reachable (start dockerd to run these tests)';
+const skip = await dockerSkipReason(docker);
 
 const suffix = Date.now().toString(36);
 const ALPHA = `alpha-${suffix}`;
@@ -54,16 +54,6 @@ async function ourContainers(): Promise<Dockerode.ContainerInfo[]> {
 
 async function idsByDeployment(): Promise<Record<string, string>> {
   return Object.fromEntries((await ourContainers()).map((c) => [c.Labels['tgi-fleet.deployment'], c.Id]));
-}
-
-async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await check().catch(() => undefined);
-    if (value) return value;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('up on Docker', { skip }, () => {

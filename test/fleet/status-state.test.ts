@@ -9,8 +9,8 @@ test('a ready deployment is just "ready", with or without the retry fields', () 
   assert.equal(liveState({ state: 'ready', phase: null, attempts: 0, next_retry_at: null }), 'ready');
 });
 
-test('a failed deployment shows its attempt and when it is retried', () => {
+test('a failed deployment shows its failed attempts and when it is retried', () => {
   const now = Date.parse('2025-01-01T00:00:00Z');
-  assert.equal(liveState({ state: 'failed', attempts: 3, next_retry_at: '2025-01-01T00:00:40Z' }, now), 'failed (attempt 3, retry in 40s)');
-  assert.equal(liveState({ state: 'loading', phase: 'warming up', attempts: 1 }, now), 'loading (warming up)');
+  assert.equal(liveState({ state: 'failed', attempts: 3, next_retry_at: '2025-01-01T00:00:40Z' }, now), 'failed (3 failed attempts, retry in 40s)');
+  assert.equal(liveState({ state: 'loading', phase: 'warming up', attempts: 1 }, now), 'loading (warming up, 1 failed attempt)');
 });

@@ -45,11 +45,3 @@ export function states(d: DeploymentSupervisor): DeploymentState[] {
   d.on('state', (change: { to: DeploymentState }) => seen.push(change.to));
   return seen;
 }
-
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

@@ -9,7 +9,8 @@ import type { DeploymentSpec } from '../../orchestrator/config/types.ts';
 import { log } from '../../orchestrator/log.ts';
 import { commandDriver, simulatorDriver } from '../../orchestrator/runtime/local-runtimes.ts';
 import { localLogFile } from '../../orchestrator/runtime/process-driver.ts';
-import { ControlPlane, states, waitFor } from '../helpers/control-plane.ts';
+import { ControlPlane, states } from '../helpers/control-plane.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { SIM_ENTRY } from '../helpers/sim.ts';
 
 log.level = process.env.LOG_LEVEL ?? 'warn';
@@ -31,8 +32,8 @@ describe('supervised local processes', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fleet-proc-'));
-    sims = new ControlPlane(simulatorDriver(join(dir, 'logs')));
-    commands = new ControlPlane(commandDriver(join(dir, 'logs')), undefined, 1000);
+    sims = new ControlPlane(simulatorDriver(dir));
+    commands = new ControlPlane(commandDriver(dir), undefined, 1000);
   });
 
   after(async () => {
@@ -108,6 +109,30 @@ describe('supervised local processes', () => {
     const fixed = commands.get('refused/gpu0');
     assert.notEqual(fixed, d, 'the edit replaced it');
     assert.equal(await fixed.settled(), true, JSON.stringify(fixed.lastFailure));
+  });
+
+  test('servers an earlier `up` left running (it was killed and could not stop them) are stopped by the next `up` on its state dir', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'fleet-proc-leftover-'));
+    const killed = new ControlPlane(simulatorDriver(stateDir));
+    const next = new ControlPlane(simulatorDriver(stateDir));
+    try {
+      await killed.run(spec('left', 'simulator'));
+      const before = killed.get('left/gpu0');
+      assert.equal(await before.settled(), true);
+      const orphan = Number(before.instanceName!.slice('pid '.length));
+      killed.reconciler.close(); // it dies: nothing stops its children
+      await new Promise((r) => setTimeout(r, 200)); // the record reaches the disk
+
+      await next.run(spec('left', 'simulator'));
+      const after = next.get('left/gpu0');
+      assert.equal(await after.settled(), true);
+      await waitFor('the orphan gone', () => { try { process.kill(orphan, 0); return false; } catch { return true; } }, 10_000);
+      assert.notEqual(after.instanceName, before.instanceName);
+    } finally {
+      await next.close();
+      await killed.driver.close();
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 
   test('removal: drained, then the process is stopped', async () => {

@@ -4,9 +4,9 @@ import { duration, millis, NONE, rate } from './format.ts';
 
 // The deployments table: one row per replica, rebuilt on every refresh (a handful of rows).
 
-/** "attempt 3 · retry in 40s": the start attempts so far and, when one is scheduled, the next retry. */
+/** "3 failed attempts · retry in 40s": the failed starts since it was last ready and, when one is scheduled, the next retry. */
 function retryText(d: DeploymentView, now: number): string | undefined {
-  const attempt = d.attempts > 0 ? `attempt ${d.attempts}` : undefined;
+  const attempt = d.attempts > 0 ? `${d.attempts} failed attempt${d.attempts === 1 ? '' : 's'}` : undefined;
   const retry = d.nextRetryAt === undefined ? undefined : d.nextRetryAt > now ? `retry in ${duration(d.nextRetryAt - now)}` : 'retrying now';
   return [attempt, retry].filter(Boolean).join(' · ') || undefined;
 }
