@@ -92,6 +92,26 @@ export class GatewayMetrics {
         for (const d of table.all()) this.inc(labelsOf(d), d.restarts);
       },
     });
+    new Gauge({
+      name: 'deployment_start_time_seconds',
+      help: 'When the deployment’s server last started (Unix time), as its runtime records it; survives a restart of up.',
+      labelNames: ['model', 'gpu'],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of table.all()) if (d.startedAt !== undefined) this.set(labelsOf(d), d.startedAt / 1000);
+      },
+    });
+    new Gauge({
+      name: 'deployment_failed_attempts',
+      help: 'Failed start attempts since the deployment was last ready (0 while healthy); it is retried with backoff.',
+      labelNames: ['model', 'gpu'],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of table.all()) this.set(labelsOf(d), d.attempts);
+      },
+    });
     const gpuGauge = (name: string, help: string, value: (gpu: ReturnType<typeof gpus>[number]) => number) =>
       new Gauge({
         name,

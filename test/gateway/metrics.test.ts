@@ -45,6 +45,8 @@ describe('gateway /metrics', () => {
       'gateway_auth_failures_total',
       'deployment_ready',
       'deployment_restarts_total',
+      'deployment_start_time_seconds',
+      'deployment_failed_attempts',
       'gpu_memory_used_bytes',
       'gpu_memory_total_bytes',
       'gpu_utilization_ratio',
@@ -57,7 +59,12 @@ describe('gateway /metrics', () => {
 
   test('fleet series come from the table and the GPU inventory at scrape time', async () => {
     gw.deployment('hermes/gpu0').restarts = 2;
+    gw.deployment('hermes/gpu0').startedAt = 1_700_000_000_500;
+    gw.deployment('hermes/gpu1').attempts = 3;
     const text = await scrape();
+    assert.equal(value(text, 'deployment_start_time_seconds{model="hermes",gpu="gpu0"}'), 1_700_000_000.5);
+    assert.equal(value(text, 'deployment_failed_attempts{model="hermes",gpu="gpu1"}'), 3);
+    assert.equal(value(text, 'deployment_failed_attempts{model="hermes",gpu="gpu0"}'), 0);
     assert.equal(value(text, 'deployment_ready{model="hermes",gpu="gpu0"}'), 1);
     assert.equal(value(text, 'deployment_ready{model="hermes",gpu="gpu1"}'), 0);
     assert.equal(value(text, 'deployment_ready{model="big",gpu="gpu2-3"}'), 1);

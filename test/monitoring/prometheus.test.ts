@@ -21,7 +21,7 @@ const DEMO_KEYS = ['hermes-2-pro-tgi/gpu0', 'hermes-2-pro-tgi/gpu1', 'llava-v1.6
 const GATEWAY_METRICS: Record<string, 'histogram' | 'plain'> = {
   gateway_requests_total: 'plain', gateway_request_duration_seconds: 'histogram', gateway_time_to_first_token_seconds: 'histogram',
   gateway_generated_tokens_total: 'plain', gateway_requests_in_flight: 'plain', gateway_rate_limited_total: 'plain', gateway_auth_failures_total: 'plain',
-  deployment_ready: 'plain', deployment_restarts_total: 'plain', gpu_memory_used_bytes: 'plain', gpu_memory_total_bytes: 'plain', gpu_utilization_ratio: 'plain',
+  deployment_ready: 'plain', deployment_restarts_total: 'plain', deployment_start_time_seconds: 'plain', deployment_failed_attempts: 'plain', gpu_memory_used_bytes: 'plain', gpu_memory_total_bytes: 'plain', gpu_utilization_ratio: 'plain',
 };
 const TGI_METRICS: Record<string, 'histogram' | 'plain'> = {
   tgi_request_count: 'plain', tgi_request_success: 'plain', tgi_request_failure: 'plain', tgi_queue_size: 'plain', tgi_batch_current_size: 'plain',
@@ -51,7 +51,7 @@ async function grafanaQueries(): Promise<{ title: string; expr: string }[]> {
 describe('monitoring bundle', () => {
   test('promtool accepts prometheus.yml (syntax; the token file lives on the Prometheus host) and alerts.yml', () => {
     assert.match(promtool('check', 'config', '--syntax-only', join(BUNDLE, 'prometheus.yml')), /SUCCESS/);
-    assert.match(promtool('check', 'rules', join(BUNDLE, 'alerts.yml')), /SUCCESS: 7 rules found/);
+    assert.match(promtool('check', 'rules', join(BUNDLE, 'alerts.yml')), /SUCCESS: 8 rules found/);
   });
 
   test('every alert fires on a deployment in trouble and stays quiet for a healthy one (promtool test rules)', () => {
