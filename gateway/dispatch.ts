@@ -8,6 +8,7 @@ import { bodyTooLarge, readJsonBody, type JsonBody } from './body.ts';
 import { GatewayError, sendError } from './errors.ts';
 import { dialectOf } from './event-stream.ts';
 import { GENERATE_ENDPOINTS, prepareGenerate } from './generate.ts';
+import { completeInfo } from './info-fields.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { CLIENT_CLOSED_REQUEST, type UpstreamProxy } from './proxy.ts';
 import type { RouteMatch } from './route-index.ts';
@@ -57,7 +58,8 @@ export class Dispatcher {
       return this.refuseAdmitted(res, exchange, error);
     }
     if (res.destroyed) return accounting.end(exchange, CLIENT_CLOSED_REQUEST);
-    this.deps.proxy.forward({ req, res, exchange, upstreamPath, dialect: dialectOf(route.endpoint), body: payload, maxBodyBytes });
+    const rewriteJson = route.endpoint === '/info' && req.method === 'GET' ? (info: Record<string, unknown>) => completeInfo(info, d) : undefined;
+    this.deps.proxy.forward({ req, res, exchange, upstreamPath, dialect: dialectOf(route.endpoint), body: payload, maxBodyBytes, rewriteJson });
   }
 
   /** A request the gateway answers itself instead of admitting it to `d` (not ready, limits). */

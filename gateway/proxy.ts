@@ -36,6 +36,8 @@ export interface ForwardRequest {
   body?: Buffer;
   /** The largest body piped from the client (Content-Length was checked before; this counts chunked bodies). */
   maxBodyBytes: number;
+  /** For small JSON answers the gateway completes (GET /info): a 200 JSON answer is read whole and rewritten. */
+  rewriteJson?: (body: Record<string, unknown>) => Record<string, unknown>;
 }
 
 /** Told once per forwarded request how it ended. */
@@ -167,6 +169,9 @@ class Relay {
     const generated = upstreamRes.headers['x-generated-tokens'];
     if (generated !== undefined) exchange.generatedTokens = Number(generated) || 0;
     upstreamRes.on('error', () => {}); // a reset upstream is handled on 'close'
+    if (this.f.rewriteJson && !this.streaming && upstreamRes.statusCode === 200 && contentType?.startsWith('application/json')) {
+      return this.relayRewritten(upstreamRes, this.f.rewriteJson);
+    }
     try {
       res.writeHead(upstreamRes.statusCode ?? 502, clientHeaders(upstreamRes.rawHeaders, this.streaming));
     } catch (error) {
@@ -184,6 +189,24 @@ class Relay {
     res.flushHeaders();
     this.timer.refresh();
     relayEvents(upstreamRes, res, exchange, this.timer);
+  }
+
+  /** Reads the whole (small) JSON answer, rewrites it, and sends it with its new length. */
+  private relayRewritten(upstreamRes: IncomingMessage, rewrite: (body: Record<string, unknown>) => Record<string, unknown>): void {
+    const chunks: Buffer[] = [];
+    upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
+    upstreamRes.on('close', () => this.onUpstreamClose(upstreamRes));
+    upstreamRes.on('end', () => {
+      let text: string;
+      try {
+        text = JSON.stringify(rewrite(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>));
+      } catch {
+        text = Buffer.concat(chunks).toString('utf8'); // not the JSON object we expected: pass it on as it came
+      }
+      const headers = clientHeaders(upstreamRes.rawHeaders, false, 'content-length');
+      this.f.res.writeHead(200, [...headers, 'Content-Length', String(Buffer.byteLength(text))]);
+      this.f.res.end(text);
+    });
   }
 
   private onUpstreamClose(upstreamRes: IncomingMessage): void {
@@ -236,12 +259,13 @@ function upstreamHeaders(incoming: IncomingHttpHeaders, body: Buffer | undefined
   return headers;
 }
 
-/** The upstream's raw headers minus hop-by-hop ones; streams also get X-Accel-Buffering: no. */
-function clientHeaders(raw: string[], streaming: boolean): string[] {
+/** The upstream's raw headers minus hop-by-hop ones (and `dropped`); streams also get X-Accel-Buffering: no. */
+function clientHeaders(raw: string[], streaming: boolean, dropped?: string): string[] {
   const headers: string[] = [];
   let accelBuffering = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
+    if (dropped !== undefined && name.length === dropped.length && name.toLowerCase() === dropped) continue;
     // Only names of these lengths can be hop-by-hop or X-Accel-Buffering: most headers skip toLowerCase.
     if (name.length === 10 || name.length === 17) {
       const lower = name.toLowerCase();

@@ -58,6 +58,10 @@ export interface ServedSpec {
   /** Accepts images (the gateway translates <image>…</image> for it). */
   readonly vision: boolean;
   readonly limits: Limits;
+  /** The GPU vendor ("nvidia", "amd", "intel"), for /info's model_device_type. */
+  readonly accelerator: string;
+  /** TGI launcher settings as models.yaml gives them (dtype, max_total_tokens, …); never secrets. */
+  readonly launcher: Readonly<Record<string, string | number | boolean>>;
 }
 
 export interface DeploymentFailure {

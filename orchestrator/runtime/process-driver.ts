@@ -3,6 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeploymentSpec, RuntimeKind } from '../config/types.ts';
+import { stripAnsi } from '../health/ansi.ts';
 import { freePort } from '../net.ts';
 import type { ChildRecords } from './leftover-processes.ts';
 import type { DriverEvent, LogLinesOptions, ObservedInstance, RuntimeDriver } from './driver.ts';
@@ -197,11 +198,15 @@ export class ProcessDriver implements RuntimeDriver {
     slot.child = child;
     slot.startedAt = Date.now();
     slot.exit = undefined;
+    // Stored and kept line by line, without ANSI colour codes.
     const onOutput = (chunk: Buffer) => {
-      slot.logFile.write(chunk);
       const lines = (slot.partial + chunk.toString()).split(/\r?\n/);
       slot.partial = lines.pop() ?? '';
-      for (const text of lines) if (text.trim()) this.keep(slot, text);
+      for (const line of lines) {
+        const text = stripAnsi(line);
+        slot.logFile.write(`${text}\n`);
+        if (text.trim()) this.keep(slot, text);
+      }
     };
     child.stdout!.on('data', onOutput);
     child.stderr!.on('data', onOutput);
@@ -209,7 +214,11 @@ export class ProcessDriver implements RuntimeDriver {
     if (child.pid !== undefined) this.options.childRecords?.add(slot.id, { pid: child.pid, program: file, key: slot.spec.key });
     child.once('exit', (code, signal) => {
       this.options.childRecords?.delete(slot.id);
-      if (slot.partial.trim()) this.keep(slot, slot.partial);
+      const rest = stripAnsi(slot.partial);
+      if (rest.trim()) {
+        slot.logFile.write(`${rest}\n`);
+        this.keep(slot, rest);
+      }
       slot.partial = '';
       slot.exit = signal ? `signal ${signal}` : `exit code ${code}`;
       this.emit({ kind: 'instance', id: slot.id, what: 'exit', detail: slot.exit });

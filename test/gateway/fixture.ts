@@ -42,6 +42,8 @@ export interface DeploymentFixture {
   vision?: boolean;
   modelId?: string;
   limits?: Partial<Limits>;
+  /** TGI launcher settings as models.yaml would give them (e.g. { dtype: 'bfloat16' }). */
+  launcher?: DeploymentSpec['launcher'];
   /** Default true: taken pending → loading → ready. */
   ready?: boolean;
 }
@@ -62,7 +64,7 @@ export function testSpec(f: DeploymentFixture): DeploymentSpec {
     pull: 'never',
     shmSizeBytes: 1 << 30,
     env: {},
-    launcher: {},
+    launcher: f.launcher ?? {},
     simulator: { loadSeconds: 0, tokensPerSecond: 0 },
     limits: { ...DEFAULT_LIMITS, ...f.limits },
     hfCache: tmpdir(),

@@ -19,7 +19,7 @@ describe('gateway routes', () => {
     gw = await startGateway({
       deployments: [
         { model: 'hermes', gpuLabel: 'gpu0', upstream: simA.upstream, modelId: 'NousResearch/Hermes-2-Pro-Llama-3-8B' },
-        { model: 'hermes', gpuLabel: 'gpu1', upstream: simB.upstream, modelId: 'NousResearch/Hermes-2-Pro-Llama-3-8B' },
+        { model: 'hermes', gpuLabel: 'gpu1', upstream: simB.upstream, modelId: 'NousResearch/Hermes-2-Pro-Llama-3-8B', launcher: { dtype: 'bfloat16' } },
       ],
     });
   });
@@ -71,6 +71,20 @@ describe('gateway routes', () => {
     assert.equal((await get('/hermes/gpu0/health')).status, 200);
     assert.equal((await get('/hermes/gpu0/v1/models')).json().object, 'list');
     assert.match((await get('/hermes/gpu0/metrics')).text, /^tgi_request_count/m);
+  });
+
+  test('a deployment\'s /info keeps every field TGI returns and adds the API document\'s model_dtype, model_device_type, max_sequence_length and timestamp', async () => {
+    const own = (await (await fetch(`${simA.url}/info`)).json()) as Record<string, unknown>;
+    const res = await get('/hermes/gpu0/info');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['content-length'], String(Buffer.byteLength(res.text)));
+    const info = res.json();
+    for (const [field, value] of Object.entries(own)) assert.deepEqual(info[field], value, field);
+    assert.equal(info.model_dtype, null, 'models.yaml left the dtype to TGI');
+    assert.equal(info.model_device_type, 'cuda');
+    assert.equal(info.max_sequence_length, own.max_total_tokens);
+    assert.ok(Math.abs(Date.parse(info.timestamp) - Date.now()) < 60_000, info.timestamp);
+    assert.equal((await get('/hermes/gpu1/info')).json().model_dtype, 'bfloat16');
   });
 
   test('the query string is passed upstream', async () => {

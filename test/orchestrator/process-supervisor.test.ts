@@ -94,13 +94,16 @@ describe('supervised local processes', () => {
   });
 
   test('a launcher that refuses its arguments is not retried: it waits for an edit, which then starts it', async () => {
-    const refusing = `echo "error: invalid value 'fp8' for '--kv-cache-dtype <KV_CACHE_DTYPE>'" >&2; echo "  [possible values: fp8_e4m3fn, fp8_e5m2]" >&2; exit 2`;
+    // As clap prints it, colours included: the diagnosis and the stored log see plain text.
+    const refusing = `printf '\\033[1;31merror:\\033[0m invalid value \\047fp8\\047 for \\047--kv-cache-dtype <KV_CACHE_DTYPE>\\047\\n  [possible values: fp8_e4m3fn, fp8_e5m2]\\n' >&2; exit 2`;
     const bad = spec('refused', 'process', { command: ['bash', '-c', refusing, 'launcher'] });
     await commands.run(bad);
     const d = commands.get('refused/gpu0');
     assert.equal(await d.settled(), false);
     assert.equal(d.nextRetryAt, undefined, 'no retry: it cannot heal by itself');
     assert.match(d.lastFailure!.diagnosis ?? '', /launcher refused its arguments/);
+    assert.equal(d.lastFailure!.logTail[0], "error: invalid value 'fp8' for '--kv-cache-dtype <KV_CACHE_DTYPE>'");
+    assert.ok(!(await readFile(localLogFile(join(dir, 'logs'), 'refused/gpu0'), 'utf8')).includes('\x1b'), 'the stored log has no colour codes');
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(d.state, 'failed');
     assert.equal(d.attempts, 1);
