@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Accounting } from './accounting.ts';
-import { AuthLockout } from './auth-lockout.ts';
+import { addressGroup, AuthLockout } from './auth-lockout.ts';
 import { GatewayError, sendError } from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { GatewayNotice, GatewayOptions } from './types.ts';
 
 // Bearer-token auth. The token is checked by TokenVerifier.verify (constant time) and never logged or
-// forwarded. Wrong tokens are counted per client address; an address over the limit gets 403 for a
-// while, every other address carries on.
+// forwarded. Wrong tokens are counted per client address (an IPv6 client by its /64); a client over
+// the limit gets 403 for a while, every other client carries on.
 
 const BEARER = /^bearer /i;
 
@@ -46,9 +46,12 @@ export class Authenticator {
   private check(req: IncomingMessage): GatewayError | undefined {
     const address = req.socket.remoteAddress ?? 'unknown';
     const now = Date.now();
-    const lockedMs = this.lockout.size > 0 ? this.lockout.lockedFor(address, now) : 0;
+    const lockedMs = this.lockout.lockedFor(address, now);
     if (lockedMs > 0) {
-      return new GatewayError(403, `too many wrong tokens from ${address}: this address is locked out for ${Math.ceil(lockedMs / 1000)} more seconds`, { 'retry-after': String(Math.ceil(lockedMs / 1000)) });
+      const seconds = Math.ceil(lockedMs / 1000);
+      const client = addressGroup(address);
+      const who = client.endsWith('/64') ? 'every address of this /64 is' : 'this address is';
+      return new GatewayError(403, `too many wrong tokens from ${client}: ${who} locked out for ${seconds} more seconds`, { 'retry-after': String(seconds) });
     }
     const token = bearerToken(req);
     if (token === undefined) {
@@ -57,8 +60,9 @@ export class Authenticator {
     if (this.options.tokens.verify(token)) return undefined;
     if (this.lockout.recordFailure(address, now)) {
       const { failures, windowMs, lockoutMs } = this.options.settings().authLockout;
-      const notice: GatewayNotice = { kind: 'auth_lockout', message: `${address} locked out for ${Math.round(lockoutMs / 1000)} s after ${failures} wrong tokens within ${Math.round(windowMs / 1000)} s`, at: now };
-      this.options.log.warn({ address }, `gateway: ${notice.message}`);
+      const client = addressGroup(address);
+      const notice: GatewayNotice = { kind: 'auth_lockout', message: `${client} locked out for ${Math.round(lockoutMs / 1000)} s after ${failures} wrong tokens within ${Math.round(windowMs / 1000)} s`, at: now };
+      this.options.log.warn({ address: client }, `gateway: ${notice.message}`);
       this.options.events.emit('notice', notice);
     }
     return new GatewayError(401, `wrong bearer token: use the gateway's current token (${this.options.tokens.hint})`, { 'www-authenticate': 'Bearer error="invalid_token"' });

@@ -2,8 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import { GatewayError } from './errors.ts';
 
 // Request bodies the gateway itself must read (/generate, /generate_stream, the root OpenAI routes):
-// size-limited, then parsed as a JSON object. Passthrough routes never come here; their size is
-// checked by bodyTooLarge() on the Content-Length alone and counted while piping.
+// size-limited, within request_timeout, then parsed as a JSON object. Passthrough routes never come
+// here; their size is checked by bodyTooLarge() on the Content-Length alone and counted while piping,
+// and the relay holds them to the same timeout (uploadTimeoutError).
 
 export interface JsonBody {
   raw: Buffer;
@@ -14,35 +15,57 @@ export function tooLargeError(maxBytes: number): GatewayError {
   return new GatewayError(413, `the request body is larger than ${maxBytes} bytes (gateway.max_body_size in models.yaml); send a smaller body, e.g. a smaller image`, { connection: 'close' });
 }
 
+/**
+ * 408 for a body that has not arrived within request_timeout. The connection is closed: the rest of
+ * the body is never read, and a client that trickles it must not keep the connection either.
+ */
+export function uploadTimeoutError(timeoutMs: number): GatewayError {
+  return new GatewayError(
+    408,
+    `the request body did not arrive within ${timeoutMs / 1000} s (request_timeout): the client's upload is too slow or stalled; send the whole body at once, or raise request_timeout in models.yaml`,
+    { connection: 'close' },
+  );
+}
+
 /** 413 when the declared Content-Length is over the limit. */
 export function bodyTooLarge(req: IncomingMessage, maxBytes: number): GatewayError | undefined {
   const declared = req.headers['content-length'];
   return declared !== undefined && Number(declared) > maxBytes ? tooLargeError(maxBytes) : undefined;
 }
 
-function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Buffer> {
   const tooLarge = bodyTooLarge(req, maxBytes);
   if (tooLarge) return Promise.reject(tooLarge);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      if (size > maxBytes) return;
+    const fail = (error: GatewayError) => {
+      clearTimeout(timer);
+      req.off('data', onData);
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(uploadTimeoutError(timeoutMs)), timeoutMs);
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size <= maxBytes) return void chunks.push(chunk);
       req.pause();
-      reject(tooLargeError(maxBytes));
+      fail(tooLargeError(maxBytes));
+    };
+    req.on('data', onData);
+    req.once('end', () => {
+      clearTimeout(timer);
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
     });
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
-    req.once('error', () => reject(new GatewayError(400, 'the request body could not be read: the connection failed')));
+    req.once('error', () => fail(new GatewayError(400, 'the request body could not be read: the connection failed')));
     req.once('close', () => {
-      if (!req.complete) reject(new GatewayError(400, 'the client closed the connection before sending its whole body'));
+      if (!req.complete) fail(new GatewayError(400, 'the client closed the connection before sending its whole body'));
     });
   });
 }
 
-export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<JsonBody> {
-  const raw = await readBody(req, maxBytes);
+/** The body as a JSON object; GatewayErrors for a body too large (413), too slow (408) or not a JSON object (400). */
+export async function readJsonBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<JsonBody> {
+  const raw = await readBody(req, maxBytes, timeoutMs);
   let json: unknown;
   try {
     json = JSON.parse(raw.toString('utf8'));

@@ -47,7 +47,7 @@ export class Dispatcher {
     let payload = body?.raw;
     try {
       if (GENERATE_ENDPOINTS.has(route.endpoint)) {
-        const call = prepareGenerate(d, route.endpoint, route.upstreamPath.slice(route.endpoint.length), body ?? (await readJsonBody(req, maxBodyBytes)));
+        const call = prepareGenerate(d, route.endpoint, route.upstreamPath.slice(route.endpoint.length), body ?? (await readJsonBody(req, maxBodyBytes, d.spec.limits.requestTimeoutMs)));
         upstreamPath = call.path;
         payload = call.body;
       } else if (!payload) {

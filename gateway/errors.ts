@@ -11,6 +11,8 @@ const TYPES: Readonly<Record<number, string>> = {
   401: 'authentication_error',
   403: 'permission_error',
   404: 'not_found_error',
+  405: 'method_not_allowed',
+  408: 'request_timeout',
   413: 'request_too_large',
   429: 'rate_limit_error',
   500: 'internal_error',

@@ -15,7 +15,9 @@ export function openAIRootRouter(options: Pick<GatewayOptions, 'table' | 'settin
   for (const endpoint of ['/chat/completions', '/completions']) {
     router.post(endpoint, async (req, res, next) => {
       try {
-        const body = await readJsonBody(req, options.settings().maxBodyBytes);
+        // Before the body names the model, the gateway-wide request_timeout bounds its upload.
+        const settings = options.settings();
+        const body = await readJsonBody(req, settings.maxBodyBytes, settings.limits.requestTimeoutMs);
         const name = body.json.model;
         const valid = () => routes.modelNames().join(', ');
         if (typeof name !== 'string' || name === '') throw new GatewayError(400, `the body needs "model": one of ${valid()} (or <model>/gpu<N> for one replica)`);

@@ -1,7 +1,7 @@
 import { Agent, request, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Exchange } from './accounting.ts';
-import { tooLargeError } from './body.ts';
+import { tooLargeError, uploadTimeoutError } from './body.ts';
 import { GatewayError, sendError } from './errors.ts';
 import { streamErrorEvents, TokenEventCounter, type StreamDialect } from './event-stream.ts';
 import type { Logger, Upstream } from './types.ts';
@@ -13,9 +13,11 @@ import type { Logger, Upstream } from './types.ts';
 // throughput" out of reach.
 //
 // Plain answers are piped; event streams are written chunk by chunk as they arrive, counted, and
-// ended with an error event in TGI's format if the upstream fails or falls silent. Whatever happens,
-// `ended` hears of each request exactly once, with its outcome: the status the client got, 502/504
-// for an answer that failed after its status line went out, or 499 when the client left first.
+// ended with an error event in TGI's format if the upstream fails or falls silent. request_timeout
+// bounds the client's upload (408), then the upstream's answer (504), then each silence of a stream.
+// Whatever happens, `ended` hears of each request exactly once, with its outcome: the status the
+// client got, 502/504 for an answer that failed after its status line went out, or 499 when the
+// client left first.
 
 /** Request headers that are not passed upstream: hop-by-hop ones, the client's Host, and the bearer token. */
 const NOT_FORWARDED = new Set(['authorization', 'host', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
@@ -108,7 +110,11 @@ class Relay {
     this.proxyReq.on('error', (error: NodeJS.ErrnoException) => this.onUpstreamError(error));
     this.proxyReq.on('response', (upstreamRes: IncomingMessage) => this.onResponse(upstreamRes));
     if (body) this.proxyReq.end(body);
-    else pipeBody(req, this.proxyReq, maxBodyBytes, () => this.onBodyTooLarge());
+    else {
+      pipeBody(req, this.proxyReq, maxBodyBytes, () => this.onBodyTooLarge());
+      // The upstream's time to answer counts from the end of the upload.
+      if (!req.complete) req.once('end', () => this.timer.refresh());
+    }
   }
 
   private get key(): string {
@@ -148,8 +154,9 @@ class Relay {
   }
 
   private onTimeout(): void {
-    const { res, dialect } = this.f;
+    const { req, res, dialect, body } = this.f;
     this.abandon();
+    if (!body && !req.complete && !res.headersSent) return sendError(res, uploadTimeoutError(this.timeoutMs));
     const seconds = this.timeoutMs / 1000;
     this.log.warn({ deployment: this.key, timeoutMs: this.timeoutMs }, `${this.key}: no answer or event for ${seconds} s (request_timeout); request ended`);
     if (!res.headersSent) {

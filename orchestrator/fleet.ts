@@ -5,7 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createGateway, type Gateway } from '../gateway/server.ts';
 import type { GatewayNotice } from '../gateway/types.ts';
-import { formatIssues } from './config/load.ts';
+import { formatIssues, rejectionHeadline } from './config/load.ts';
 import type { FleetConfig, GatewaySettings, GpuInfo, RuntimeKind } from './config/types.ts';
 import { DEFAULT_FLEET } from './config/expand.ts';
 import { loadFleetConfig } from './load-fleet-config.ts';
@@ -32,8 +32,8 @@ export interface FleetOptions {
 }
 
 export class ConfigInvalidError extends Error {
-  constructor(readonly report: string) {
-    super(`models.yaml is invalid:\n${report}`);
+  constructor(readonly report: string, headline = 'models.yaml is invalid') {
+    super(`${headline}:\n${report}`);
   }
 }
 
@@ -83,7 +83,7 @@ export class Fleet {
   static async start(options: FleetOptions): Promise<{ fleet: Fleet; settled: Promise<void> }> {
     const configFile = resolve(options.configFile);
     const loaded = await loadFleetConfig(configFile);
-    if (!loaded.ok) throw new ConfigInvalidError(formatIssues(loaded.issues));
+    if (!loaded.ok) throw new ConfigInvalidError(formatIssues(loaded.issues), rejectionHeadline('models.yaml', loaded.issues));
     const name = options.fleet ?? loaded.config.fleet;
     const port = options.port ?? loaded.config.gateway.port;
     const ownership = await Ownership.claim({ pid: process.pid, fleet: name, port, config: configFile, stateDir: options.stateDir, startedAt: new Date().toISOString() });
@@ -139,7 +139,7 @@ export class Fleet {
     const loaded = await loadFleetConfig(this.options.configFile, running);
     if (!loaded.ok) {
       const report = formatIssues(loaded.issues);
-      log.error(`reload (${reason}): ${this.options.configFile} is invalid; the running configuration keeps serving:\n${report}`);
+      log.error(`reload (${reason}): ${rejectionHeadline(this.options.configFile, loaded.issues)}; the running configuration keeps serving:\n${report}`);
       this.notice('reload', `models.yaml rejected (${loaded.issues.length} problem(s)); still serving the previous configuration`);
       return unchanged;
     }

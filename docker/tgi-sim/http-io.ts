@@ -68,13 +68,52 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
-/** serde_json's wording for a syntax error, with its line and column. */
-function serdeSyntaxMessage(text: string, error: unknown): string {
-  const position = /position (\d+)/.exec(error instanceof Error ? error.message : '');
-  const at = position ? Number(position[1]) : text.length;
+/** The innermost unclosed bracket of (the start of) a JSON text, strings skipped. */
+function openBracket(text: string): '{' | '[' | undefined {
+  const stack: string[] = [];
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{' || c === '[') stack.push(c);
+    else if (c === '}' || c === ']') stack.pop();
+  }
+  return stack.at(-1) as '{' | '[' | undefined;
+}
+
+/** What serde_json says when the text ends too early. */
+function eofMessage(text: string): string {
+  const last = text.trimEnd().at(-1);
+  const bracket = openBracket(text);
+  if ((text.match(/"/g)?.length ?? 0) % 2 === 1) return 'EOF while parsing a string';
+  if (last === ':' || bracket === undefined) return 'EOF while parsing a value';
+  if (bracket === '{') return 'EOF while parsing an object';
+  return last === ',' ? 'EOF while parsing a value' : 'EOF while parsing a list';
+}
+
+/** serde_json's message for what V8's JSON.parse complains about at a position. */
+function unexpectedMessage(v8Message: string): string {
+  if (v8Message.includes("Expected property name or '}'")) return 'key must be a string';
+  if (v8Message.includes("Expected ':'")) return 'expected `:`';
+  if (v8Message.includes("Expected ',' or '}'")) return 'expected `,` or `}`';
+  if (v8Message.includes("Expected ',' or ']'")) return 'expected `,` or `]`';
+  if (v8Message.includes('non-whitespace character after JSON')) return 'trailing characters';
+  return 'expected value';
+}
+
+/** serde_json's wording for a syntax error, with its line and (1-based) column. */
+export function serdeSyntaxMessage(text: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : '';
+  const eof = message.includes('Unexpected end of JSON input') || message.includes('Unterminated string');
+  // V8 names the position of most errors; an unexpected token it does not: take the first one.
+  const position = Number(/position (\d+)/.exec(message)?.[1] ?? text.search(/\S/));
+  // At the end serde points at the last character read; elsewhere at the offending one.
+  const at = eof || position >= text.length ? text.length : position + 1;
   const before = text.slice(0, at);
   const line = before.split('\n').length;
   const column = at - (before.lastIndexOf('\n') + 1);
-  const what = at >= text.trimEnd().length ? 'EOF while parsing a value' : 'expected value';
-  return `${what} at line ${line} column ${column}`;
+  return `${eof || position >= text.length ? eofMessage(text) : unexpectedMessage(message)} at line ${line} column ${column}`;
 }

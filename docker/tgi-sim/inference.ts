@@ -6,7 +6,8 @@ import type { TgiMetrics } from './metrics.ts';
 import { describeImage } from './images.ts';
 import type { GenerateRequest } from './requests.ts';
 import type { SimSettings } from './settings.ts';
-import { generateText, type Generation } from './text-generator.ts';
+import { constrainedText } from './structured-output.ts';
+import { generateText, generationRandom, type Generation } from './text-generator.ts';
 import { charLength } from './tokenizer.ts';
 import { randomSeed, validate, validateBestOf, type ValidRequest } from './validation.ts';
 
@@ -29,36 +30,47 @@ export class Inference {
 
   /**
    * Like TGI's infer.generate_stream(): takes a permit (or 429 overloaded), validates (or 422), and
-   * plans the generation. `bestOf` > 1 plans that many candidates; the best (highest summed logprob) wins.
+   * plans the generation. `bestOf` > 1 is generate_best_of: best_of is checked first, then each
+   * candidate is a request of its own (a permit, a validation, a random seed); the one with the
+   * highest mean logprob per token wins.
    */
   begin(request: GenerateRequest, receivedAt: number, bestOf = 1): Run {
     let valid: ValidRequest;
     try {
       if (bestOf > 1) validateBestOf(bestOf, this.settings.maxBestOf);
-      if (this.running >= this.settings.maxConcurrentRequests) throw overloadedError();
+      if (this.running + bestOf > this.settings.maxConcurrentRequests) throw overloadedError();
       valid = validate(request, this.settings, { vision: this.settings.sim.vision, imageTokens: this.settings.sim.imageTokens });
     } catch (error) {
       if (error instanceof TgiError) this.countFailure(error);
       throw error;
     }
-    this.metrics.requestInputLength.observe(valid.inputLength);
-    this.metrics.requestMaxNewTokens.observe(valid.budget);
-    const candidates = Array.from({ length: bestOf }, (_, i) => this.plan(valid, i === 0 ? valid.generationSeed : randomSeed()));
-    const sum = (c: Candidate) => c.generation.tokens.reduce((total, token) => total + token.logprob, 0);
-    const best = candidates.reduce((a, b) => (sum(b) > sum(a) ? b : a));
-    return new Run(this, valid, best, candidates.filter((c) => c !== best), receivedAt);
+    for (let i = 0; i < bestOf; i++) {
+      this.metrics.requestInputLength.observe(valid.inputLength);
+      this.metrics.requestMaxNewTokens.observe(valid.roundTokens);
+    }
+    const hint = request.hint ?? request.inputs;
+    const candidates = Array.from({ length: bestOf }, (_, i) => this.plan(valid, i === 0 ? valid.generationSeed : randomSeed(), hint));
+    const mean = (c: Candidate) => c.generation.tokens.reduce((total, token) => total + token.logprob, 0) / Math.max(1, c.generation.tokens.length);
+    const best = candidates.reduce((a, b) => (mean(b) > mean(a) ? b : a));
+    return new Run(this, valid, best, candidates.filter((c) => c !== best), receivedAt, bestOf);
   }
 
-  private plan(valid: ValidRequest, seed: number | null): Candidate {
-    const generation = generateText({
-      inputs: valid.inputs,
-      seed,
-      maxNewTokens: valid.maxNewTokens,
-      budget: valid.budget,
-      stop: valid.stop,
-      opening: valid.images.map(describeImage),
-      topN: valid.topN,
-    });
+  private plan(valid: ValidRequest, seed: number | null, hint: string): Candidate {
+    const random = generationRandom(valid.inputs, seed);
+    const constrained = valid.grammar ? constrainedText(valid.grammar, random, hint) : undefined;
+    const generation = generateText(
+      {
+        inputs: valid.inputs,
+        seed,
+        maxNewTokens: valid.maxNewTokens,
+        limit: valid.generationLimit,
+        stop: valid.stop,
+        opening: valid.images.map(describeImage),
+        topN: valid.topN,
+        constrained,
+      },
+      random,
+    );
     return { generation, seed: valid.reportedSeed === null ? null : seed };
   }
 
@@ -67,8 +79,8 @@ export class Inference {
     if (error.failure) this.metrics.requestFailure.inc({ err: error.failure });
   }
 
-  /** Called by Run when it starts and ends, for the batch gauges. */
-  track(delta: 1 | -1, tokens: number): void {
+  /** Called by Run when it starts and ends, for the batch gauges; `delta` counts permits. */
+  track(delta: number, tokens: number): void {
     this.running += delta;
     this.runningTokens += delta * tokens;
     this.metrics.batchCurrentSize.set(this.running);
@@ -82,6 +94,8 @@ export class Run {
   readonly queuedAt: number;
   inferenceStartedAt: number;
   endedAt?: number;
+  /** decoder_input_details asked for and --enable-prefill-logprobs given: details.prefill is filled. */
+  readonly prefillLogprobs: boolean;
   private released = false;
 
   constructor(
@@ -90,15 +104,18 @@ export class Run {
     readonly best: Candidate,
     readonly others: Candidate[],
     receivedAt: number,
+    private readonly permits = 1,
   ) {
     this.receivedAt = receivedAt;
+    this.prefillLogprobs = valid.decoderInputDetails && owner.settings.enablePrefillLogprobs;
     this.queuedAt = performance.now();
     this.inferenceStartedAt = this.queuedAt;
-    owner.track(1, this.weight);
+    owner.track(permits, this.weight);
   }
 
+  /** What the batch reserves for it: input + validated max_new_tokens, per candidate. */
   private get weight(): number {
-    return this.valid.inputLength + this.valid.budget;
+    return this.permits * (this.valid.inputLength + this.valid.roundTokens);
   }
 
   get generation(): Generation {
@@ -122,16 +139,15 @@ export class Run {
       for (let index = 0; index < tokens.length; index++) {
         const began = performance.now();
         if (interval > 0) await sleep(interval, undefined, { signal });
-        const method = index === 0 ? 'prefill' : 'decode';
-        metrics.batchInferenceCount.inc({ method });
-        metrics.batchInferenceSuccess.inc({ method });
-        metrics.batchForwardDuration.observe((performance.now() - began) / 1000, { method });
+        metrics.recordStep(index === 0 ? 'prefill' : 'decode', (performance.now() - began) / 1000);
         yield index;
       }
       this.endedAt = performance.now();
     } catch (error) {
       if (!signal.aborted) throw error;
     } finally {
+      // The client went away before the end: the backend finds the response channel closed.
+      if (this.endedAt === undefined && signal.aborted) metrics.requestFailure.inc({ err: 'dropped' });
       this.release();
     }
   }
@@ -139,7 +155,7 @@ export class Run {
   release(): void {
     if (this.released) return;
     this.released = true;
-    this.owner.track(-1, this.weight);
+    this.owner.track(-this.permits, -this.weight);
   }
 
   /** Records TGI's success metrics; call once the last token is out. */

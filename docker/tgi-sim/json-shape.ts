@@ -79,6 +79,11 @@ export function array<T>(read: Reader<T>): Reader<T[]> {
 
 export const anyValue: Reader<unknown> = (value) => value;
 
+/** A field of serde type Value without a default: any JSON, but it must be there. */
+export function requiredValue(field: string): Reader<unknown> {
+  return required(anyValue, field);
+}
+
 type Fields<T> = { [K in keyof T]: Reader<T[K]> };
 
 export function object<T>(name: string, fields: Fields<T>): Reader<T> {
@@ -105,6 +110,37 @@ export function oneOf<T>(expected: string, ...readers: Reader<T>[]): Reader<T> {
       }
     }
     throw at(path, `data did not match any variant of untagged enum ${expected}`);
+  };
+}
+
+/**
+ * An adjacently tagged enum (#[serde(tag = "type", content = "value")]): `type` picks the variant,
+ * `value` holds its content. Variants are listed by their wire names.
+ */
+export function tagged<T>(variants: Record<string, Reader<T>>): Reader<T> {
+  return (value, path) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidType(value, 'adjacently tagged enum', path);
+    const source = value as Record<string, unknown>;
+    if (source.type === undefined) throw at(path, 'missing field `type`');
+    const typePath = path ? `${path}.type` : 'type';
+    if (typeof source.type !== 'string') throw invalidType(source.type, 'variant identifier', typePath);
+    const read = Object.hasOwn(variants, source.type) ? variants[source.type] : undefined;
+    if (!read) {
+      const expected = Object.keys(variants).map((name) => `\`${name}\``).join(', ');
+      throw at(typePath, `unknown variant \`${source.type}\`, expected one of ${expected}`);
+    }
+    if (source.value === undefined) throw at(path, 'missing field `value`');
+    return read(source.value, path ? `${path}.value` : 'value');
+  };
+}
+
+/** A value checked after reading, like serde's try_from: `check` returns an error message or undefined. */
+export function refined<T>(read: Reader<T>, check: (value: T) => string | undefined): Reader<T> {
+  return (value, path) => {
+    const result = read(value, path);
+    const problem = check(result);
+    if (problem) throw at(path, problem);
+    return result;
   };
 }
 

@@ -100,7 +100,7 @@ async function load(s: SimSettings): Promise<void> {
 /** Binding failed: TGI's webserver crashes and the launcher exits 1. */
 function failWebserver(error: NodeJS.ErrnoException, what: string): never {
   const reason = error.code === 'EADDRINUSE' ? 'Address already in use (os error 98)' : error.message;
-  emit({ level: 'ERROR', target: ROUTER, message: `router/src/server.rs:2391: ${what}: ${reason}` });
+  emit({ level: 'ERROR', target: ROUTER, message: `router/src/server.rs:2321: ${what}: ${reason}` });
   emit({ level: 'ERROR', target: LAUNCHER, message: 'Webserver Crashed' });
   emit({ target: LAUNCHER, message: 'Shutting down shards' });
   exitWithLauncherError('WebserverFailed');
@@ -139,7 +139,7 @@ function crashCounter(s: SimSettings): () => void {
 async function drain(s: SimSettings, sim: SimServer): Promise<never> {
   emit({ target: LAUNCHER, message: 'Terminating webserver' });
   emit({ target: LAUNCHER, message: 'Waiting for webserver to gracefully shutdown' });
-  emit({ target: ROUTER, message: 'router/src/server.rs:2487: signal received, starting graceful shutdown' });
+  emit({ target: ROUTER, message: 'router/src/server.rs:2395: signal received, starting graceful shutdown' });
   sim.server.close();
   sim.server.closeIdleConnections();
   const timedOut = await Promise.race([sim.idle().then(() => false), sleep(s.gracefulTerminationSeconds * 1000).then(() => true)]);
@@ -175,6 +175,6 @@ export async function runLauncher(s: SimSettings): Promise<void> {
   await startPrometheus(app);
   const sim = createSimServer(app, { onGenerationRequest: crashCounter(s) });
   await listen(sim.server, s.port, s.hostname, `Failed to bind to ${s.hostname}:${s.port}`);
-  emit({ target: ROUTER, message: 'router/src/server.rs:2402: Connected' });
+  emit({ target: ROUTER, message: 'router/src/server.rs:2298: Connected' });
   stopping = () => void drain(s, sim);
 }

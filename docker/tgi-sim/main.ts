@@ -1,5 +1,5 @@
 // tgi-sim: a stand-in for Hugging Face TGI 3.3.x's text-generation-launcher (see USAGE and
-// shared/tgi-contract.md). Runs as a local process (`tsx docker/tgi-sim/main.ts …`) and, bundled,
+// docs/tgi-contract.md). Runs as a local process (`tsx docker/tgi-sim/main.ts …`) and, bundled,
 // as the FROM-scratch image tgi-sim:local (scripts/build-sim-image.sh).
 import { TGI_VERSION } from './app.ts';
 import { runLauncher } from './lifecycle.ts';

@@ -1,6 +1,8 @@
-// The router's Prometheus series (tgi_*), rendered like metrics-exporter-prometheus: counters have
-// no _total suffix, histograms use TGI's buckets. Unlike TGI, every series is present from the
-// start (at zero), so a scrape before the first request already lists them.
+// The router's Prometheus series (tgi_*, docs/tgi-contract.md "Metrics"), rendered like
+// metrics-exporter-prometheus 0.15: counters have no _total suffix, histograms use the buckets
+// router/src/server.rs sets, and a histogram without buckets (tgi_request_skipped_tokens) is a
+// summary. Unlike TGI, every series the simulator records is present from the start (at zero), so
+// a scrape before the first request already lists them; series it never records are absent.
 
 type Labels = Record<string, string>;
 
@@ -110,6 +112,41 @@ class Histogram extends Series<HistogramValue> {
   }
 }
 
+/**
+ * A histogram without configured buckets: the exporter's summary with its default quantiles, over
+ * the most recent observations (the exporter's window is time-based; this one counts samples).
+ */
+class Summary extends Series<{ recent: number[]; sum: number; count: number }> {
+  private static readonly QUANTILES = [0, 0.5, 0.9, 0.95, 0.99, 0.999, 1];
+  private static readonly WINDOW = 1000;
+
+  protected empty(): { recent: number[]; sum: number; count: number } {
+    return { recent: [], sum: 0, count: 0 };
+  }
+
+  observe(value: number, labels: Labels = {}): void {
+    const entry = this.entry(labels).value;
+    entry.recent.push(value);
+    if (entry.recent.length > Summary.WINDOW) entry.recent.shift();
+    entry.sum += value;
+    entry.count++;
+  }
+
+  render(): string {
+    const lines: string[] = [];
+    for (const { labels, value } of this.values.values()) {
+      const sorted = [...value.recent].sort((a, b) => a - b);
+      for (const q of Summary.QUANTILES) {
+        const at = sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : 0;
+        lines.push(`${this.name}${labelText(labels, ['quantile', String(q)])} ${at}`);
+      }
+      lines.push(`${this.name}_sum${labelText(labels)} ${value.sum}`);
+      lines.push(`${this.name}_count${labelText(labels)} ${value.count}`);
+    }
+    return `# TYPE ${this.name} summary\n${lines.join('\n')}\n`;
+  }
+}
+
 /** TGI's duration buckets: 35 steps of ×1.5 from 0.0001 s. */
 function durationBuckets(): number[] {
   const buckets: number[] = [];
@@ -125,10 +162,13 @@ function linearBuckets(max: number): number[] {
 
 const METHODS = [{ method: 'prefill' }, { method: 'decode' }];
 
+/** tgi_batch_next_size: one bucket per batch size from 1 to 1024. */
+const BATCH_SIZE_BUCKETS = Array.from({ length: 1024 }, (_, i) => i + 1);
+
 export class TgiMetrics {
   readonly requestCount = new Counter('tgi_request_count');
   readonly requestSuccess = new Counter('tgi_request_success');
-  readonly requestFailure = new Counter('tgi_request_failure', [{ err: 'validation' }, { err: 'overloaded' }, { err: 'generation' }, { err: 'incomplete' }]);
+  readonly requestFailure = new Counter('tgi_request_failure', [{ err: 'validation' }, { err: 'overloaded' }, { err: 'generation' }, { err: 'incomplete' }, { err: 'dropped' }]);
   readonly batchInferenceCount = new Counter('tgi_batch_inference_count', METHODS);
   readonly batchInferenceSuccess = new Counter('tgi_batch_inference_success', METHODS);
   readonly queueSize = new Gauge('tgi_queue_size');
@@ -141,6 +181,11 @@ export class TgiMetrics {
   readonly requestInferenceDuration = new Histogram('tgi_request_inference_duration', durationBuckets());
   readonly requestMeanTimePerTokenDuration = new Histogram('tgi_request_mean_time_per_token_duration', durationBuckets());
   readonly batchForwardDuration = new Histogram('tgi_batch_forward_duration', durationBuckets(), METHODS);
+  readonly batchDecodeDuration = new Histogram('tgi_batch_decode_duration', durationBuckets(), METHODS);
+  readonly batchFilterDuration = new Histogram('tgi_batch_filter_duration', durationBuckets(), METHODS);
+  readonly batchInferenceDuration = new Histogram('tgi_batch_inference_duration', durationBuckets(), METHODS);
+  readonly batchNextSize = new Histogram('tgi_batch_next_size', BATCH_SIZE_BUCKETS);
+  readonly requestSkippedTokens = new Summary('tgi_request_skipped_tokens');
   readonly requestInputLength: Histogram;
   readonly requestGeneratedTokens: Histogram;
   readonly requestMaxNewTokens: Histogram;
@@ -150,6 +195,22 @@ export class TgiMetrics {
     this.requestGeneratedTokens = new Histogram('tgi_request_generated_tokens', linearBuckets(limits.maxTotalTokens));
     this.requestMaxNewTokens = new Histogram('tgi_request_max_new_tokens', linearBuckets(limits.maxTotalTokens));
     this.batchMaxTotalTokens.set(limits.maxBatchTotalTokens);
+  }
+
+  /**
+   * One forward pass of the simulated backend (backends/v3/src/backend.rs): a prefill opens a batch
+   * of one, every token is one step with no speculated tokens skipped.
+   */
+  recordStep(method: 'prefill' | 'decode', seconds: number): void {
+    const labels = { method };
+    if (method === 'prefill') this.batchNextSize.observe(1);
+    this.batchInferenceCount.inc(labels);
+    this.batchForwardDuration.observe(seconds, labels);
+    this.batchDecodeDuration.observe(0, labels);
+    this.batchFilterDuration.observe(0, labels);
+    this.batchInferenceDuration.observe(seconds, labels);
+    this.batchInferenceSuccess.inc(labels);
+    this.requestSkippedTokens.observe(0);
   }
 
   render(): string {

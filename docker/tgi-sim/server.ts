@@ -35,8 +35,9 @@ export function createSimServer(app: App, hooks: ServerHooks): SimServer {
   let waiters: Array<() => void> = [];
   const server = createServer((req, res) => {
     const receivedAt = performance.now();
-    const match = matchRoute(req.method, req.url);
+    const match = matchRoute(req.method, req.url, req.headers.authorization, app.settings.apiKey);
     if (match.kind === 'not-found') return sendEmpty(res, 404);
+    if (match.kind === 'unauthorized') return sendEmpty(res, 401);
     if (match.kind === 'method-not-allowed') return sendEmpty(res, 405, { allow: match.allow });
     if (match.generates) hooks.onGenerationRequest();
     inFlight++;

@@ -41,6 +41,12 @@ export interface SimSettings {
   payloadLimit: number;
   gracefulTerminationSeconds: number;
   jsonOutput: boolean;
+  /** --enable-prefill-logprobs: without it, `decoder_input_details` yields `prefill: []`. */
+  enablePrefillLogprobs: boolean;
+  /** --disable-grammar-support: every `grammar` (and tools / response_format) is a 422. */
+  disableGrammarSupport: boolean;
+  /** --api-key: the generation routes then want `Authorization: Bearer <key>`. */
+  apiKey?: string;
   /** What the process sees, reported in /info and the start-up log. */
   nvidiaVisibleDevices: string | null;
   cudaVisibleDevices: string | null;
@@ -153,7 +159,8 @@ function resolveNumShard(source: Source, env: NodeJS.ProcessEnv): number {
 
 function resolveTokenLimits(source: Source): { maxInputTokens: number; maxTotalTokens: number } {
   if (source.has('max-input-tokens') && source.has('max-input-length')) {
-    throw new SettingsError('Error: ArgumentValidation("Cannot set both `max_input_tokens` and `max_input_length`; use `max_input_tokens`")', 1);
+    const both = `\`max_input_tokens\` (${source.string('max-input-tokens')}) and \`max_input_length\` (${source.string('max-input-length')})`;
+    throw new SettingsError(`Error: ArgumentValidation("Both ${both} are set. Please define only \`max_input_tokens\` as \`max_input_length is deprecated for naming consistency.")`, 1);
   }
   const givenInput = source.optionalNumber('max-input-tokens', { integer: true, min: 1 }) ?? source.optionalNumber('max-input-length', { integer: true, min: 1 });
   const givenTotal = source.optionalNumber('max-total-tokens', { integer: true, min: 2 });
@@ -161,7 +168,7 @@ function resolveTokenLimits(source: Source): { maxInputTokens: number; maxTotalT
   const maxTotalTokens = givenTotal ?? Math.max(4096, (givenInput ?? 0) + 1);
   const maxInputTokens = givenInput ?? maxTotalTokens - 1;
   if (maxInputTokens >= maxTotalTokens) {
-    throw new SettingsError(`Error: ArgumentValidation("\`max_input_tokens\` must be < \`max_total_tokens\`. Given: ${maxInputTokens} and ${maxTotalTokens}")`, 1);
+    throw new SettingsError(`Error: ArgumentValidation("\`max_input_tokens\`(${maxInputTokens}) must be < \`max_total_tokens\`(${maxTotalTokens})")`, 1);
   }
   return { maxInputTokens, maxTotalTokens };
 }
@@ -173,6 +180,10 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
   const source = new Source(flags, env);
   const { maxInputTokens, maxTotalTokens } = resolveTokenLimits(source);
   const crashAfter = source.optionalNumber('sim-crash-after-requests', { integer: true, min: 0 });
+  const maxBatchTotalTokens = source.number('max-batch-total-tokens', maxTotalTokens * 16, { integer: true, min: 1 });
+  if (maxTotalTokens > maxBatchTotalTokens) {
+    throw new SettingsError(`Error: ArgumentValidation("\`max_total_tokens\` must be <= \`max_batch_total_tokens\`. Given: ${maxTotalTokens} and ${maxBatchTotalTokens}")`, 1);
+  }
   const settings: SimSettings = {
     modelId: source.string('model-id') ?? 'bigscience/bloom-560m',
     revision: source.string('revision'),
@@ -181,7 +192,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
     prometheusPort: source.optionalNumber('prometheus-port', { integer: true }),
     maxInputTokens,
     maxTotalTokens,
-    maxBatchTotalTokens: source.number('max-batch-total-tokens', maxTotalTokens * 16, { integer: true, min: 1 }),
+    maxBatchTotalTokens,
     maxConcurrentRequests: source.number('max-concurrent-requests', 128, { integer: true, min: 1 }),
     maxBestOf: source.number('max-best-of', 2, { integer: true, min: 1 }),
     maxStopSequences: source.number('max-stop-sequences', 4, { integer: true }),
@@ -192,6 +203,9 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): ParsedComm
     payloadLimit: source.number('payload-limit', 2_000_000, { integer: true, min: 1 }),
     gracefulTerminationSeconds: source.number('graceful-termination-timeout', 90),
     jsonOutput: source.bool('json-output'),
+    enablePrefillLogprobs: source.bool('enable-prefill-logprobs'),
+    disableGrammarSupport: source.bool('disable-grammar-support'),
+    apiKey: source.string('api-key'),
     nvidiaVisibleDevices: env.NVIDIA_VISIBLE_DEVICES ?? null,
     cudaVisibleDevices: env.CUDA_VISIBLE_DEVICES ?? null,
     sim: {
@@ -232,6 +246,9 @@ Options acted on:
       --payload-limit <BYTES>                      [default: 2000000]
       --graceful-termination-timeout <SECONDS>     [default: 90]
       --json-output                                log JSON lines
+      --enable-prefill-logprobs                    decoder_input_details returns the prompt's logprobs (else prefill: [])
+      --disable-grammar-support                    grammar, tools and response_format are refused
+      --api-key <KEY>                              generation routes want Authorization: Bearer <KEY>
   Any other TGI option (--quantize, --dtype, --revision, --trust-remote-code, …) is accepted and ignored.
 
 Simulator knobs (flag or env):

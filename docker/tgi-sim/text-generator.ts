@@ -25,11 +25,13 @@ export interface GenerationInput {
   inputs: string;
   /** Sampling seed, or null for greedy decoding. */
   seed: number | null;
-  /** Explicit max_new_tokens; absent means "until EOS", capped by the budget. */
+  /** Explicit max_new_tokens; absent means "until EOS", capped by the limit. */
   maxNewTokens?: number;
-  /** max_total_tokens - input length. */
-  budget: number;
+  /** The most tokens the request may generate (validation's re-queue arithmetic). */
+  limit: number;
   stop: string[];
+  /** The whole text a grammar forces (then EOS), instead of free prose. */
+  constrained?: string;
   /** Sentences the text must open with (the vision model's description of each image). */
   opening: string[];
   topN: number;
@@ -43,7 +45,7 @@ const PREPOSITIONS = ['near', 'across', 'beyond', 'under', 'inside', 'beside', '
 const DETERMINERS = ['the', 'a', 'every', 'each', 'this', 'that', 'one'];
 const OPENERS = ['However', 'Meanwhile', 'In practice', 'As a result', 'For example', 'Over time', 'In the end', 'At first', 'Still', 'Later'];
 
-type Random = () => number;
+export type Random = () => number;
 
 /** mulberry32: small, fast, and good enough for picking words. */
 function mulberry32(seed: number): Random {
@@ -121,12 +123,23 @@ function alternatives(random: Random, chosen: GeneratedToken, count: number): Ge
   return list;
 }
 
-export function generateText(input: GenerationInput): Generation {
+/** The PRNG of a generation: the same prompt and seed (or greedy) always draw the same numbers. */
+export function generationRandom(inputs: string, seed: number | null): Random {
+  return mulberry32(hash32(`${inputs}\u0000${seed === null ? 'greedy' : seed}`));
+}
+
+/** The grammar's text as tokens, then EOS: a constrained model ends as soon as the grammar is complete. */
+function* constrainedPieces(text: string): Generator<TokenPiece | null, never> {
+  yield* tokenizeText(text);
+  for (;;) yield null;
+}
+
+export function generateText(input: GenerationInput, random: Random = generationRandom(input.inputs, input.seed)): Generation {
   const greedy = input.seed === null;
-  const random = mulberry32(hash32(`${input.inputs}\u0000${greedy ? 'greedy' : input.seed}`));
-  const limit = input.maxNewTokens ?? input.budget;
+  const limit = input.limit;
   // Without max_new_tokens the "model" stops by itself after 12-63 tokens, at the end of a sentence.
   const naturalLength = input.maxNewTokens === undefined ? 12 + Math.floor(random() * 52) : Infinity;
+  if (input.constrained !== undefined) return generateConstrained(input, random, greedy);
   const source = pieces(random, input.opening);
   const tokens: GeneratedToken[] = [];
   const topTokens: GeneratedToken[][] = [];
@@ -144,6 +157,30 @@ export function generateText(input: GenerationInput): Generation {
     }
     const piece = source.next().value;
     push({ id: piece.id, text: piece.text, logprob: logprob(random, greedy), special: false });
+    text += piece.text;
+    if (input.stop.some((stop) => stop.length > 0 && text.endsWith(stop))) {
+      finishReason = 'stop_sequence';
+      break;
+    }
+  }
+  return { tokens, topTokens, text, finishReason };
+}
+
+function generateConstrained(input: GenerationInput, random: Random, greedy: boolean): Generation {
+  const tokens: GeneratedToken[] = [];
+  const topTokens: GeneratedToken[][] = [];
+  let text = '';
+  let finishReason: FinishReason = 'length';
+  const source = constrainedPieces(input.constrained!);
+  while (tokens.length < input.limit) {
+    const piece = source.next().value;
+    const token = piece ? { id: piece.id, text: piece.text, logprob: logprob(random, greedy), special: false } : { id: EOS.id, text: EOS.text, logprob: logprob(random, true), special: true };
+    tokens.push(token);
+    topTokens.push(input.topN > 0 ? alternatives(random, token, input.topN) : []);
+    if (!piece) {
+      finishReason = 'eos_token';
+      break;
+    }
     text += piece.text;
     if (input.stop.some((stop) => stop.length > 0 && text.endsWith(stop))) {
       finishReason = 'stop_sequence';

@@ -43,9 +43,12 @@ function tokenJson(token: GeneratedToken): TokenJson {
   return { id: token.id, text: token.text, logprob: token.logprob, special: token.special };
 }
 
-/** The prompt tokens with their logprobs; the first has none (TGI serialises NaN as null). */
+/**
+ * The prompt tokens with their logprobs; the first has none (TGI serialises NaN as null). Empty
+ * unless the launcher has --enable-prefill-logprobs: the shards drop prefill logprobs otherwise.
+ */
 function prefillJson(run: Run): PrefillTokenJson[] {
-  if (!run.valid.decoderInputDetails) return [];
+  if (!run.prefillLogprobs) return [];
   return run.valid.promptTokens.map((token, i) => {
     if (i === 0) return { id: token.id, text: token.text, logprob: null };
     const r = (hash32(`${token.id}:${i}`) % 10_000) / 10_000;
@@ -108,7 +111,7 @@ function finalFields(run: Run, withDetails: boolean): Pick<StreamResponseJson, '
   };
 }
 
-/** OpenAI routes report "stop" for both EOS and stop sequences. */
+/** FinishReason::format(true), for chat and non-streaming completions: EOS becomes "stop", the rest stays. */
 export function openAiFinishReason(reason: string): string {
-  return reason === 'length' ? 'length' : 'stop';
+  return reason === 'eos_token' ? 'stop' : reason;
 }

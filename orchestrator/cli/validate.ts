@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { formatIssues } from '../config/load.ts';
+import { formatIssues, rejectionHeadline } from '../config/load.ts';
 import { loadFleetConfig } from '../load-fleet-config.ts';
 import { renderTable } from './table.ts';
 
@@ -8,7 +8,7 @@ export async function validate(options: { config: string }): Promise<number> {
   const file = resolve(options.config);
   const loaded = await loadFleetConfig(file);
   if (!loaded.ok) {
-    console.error(`${options.config} is invalid:\n${formatIssues(loaded.issues)}`);
+    console.error(`${rejectionHeadline(options.config, loaded.issues)}:\n${formatIssues(loaded.issues)}`);
     return 1;
   }
   const rows = loaded.config.deployments.map((d) => [`/${d.key}`, d.modelId, d.gpus.join(','), d.runtime, d.runtime === 'docker' ? d.image : '']);

@@ -14,6 +14,15 @@ const IMAGE_FOR_ACCELERATOR: Record<Accelerator, string> = {
 };
 /** TGI's own --max-concurrent-requests when not given. */
 const TGI_DEFAULT_MAX_CONCURRENT_REQUESTS = 128;
+/**
+ * Environment every TGI server (docker and process runtimes) starts with, under defaults.env and the
+ * model's env. USAGE_STATS=off: TGI's router otherwise reports every start, stop and crash of a
+ * container, with the host's GPU inventory, to Hugging Face (router/src/usage_stats.rs), which an
+ * operator of a private host does not expect; `env: { USAGE_STATS: on }` (or no-stack) turns it back on.
+ */
+export const TGI_ENV_DEFAULTS: Readonly<Record<string, string>> = { USAGE_STATS: 'off' };
+/** load_timeout when not set: a large model on a slow link can go minutes between log lines. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 30 * 60_000;
 
 const GATEWAY_DEFAULTS: GatewaySettings = {
   port: 8000,
@@ -74,30 +83,45 @@ export type ResolvedModel = Omit<DeploymentSpec, 'key' | 'model' | 'gpuLabel' | 
   index: number;
   raw: RawModel;
   name: string;
+  /**
+   * Settings whose value could not be read (a schema error in this model or in defaults): they are
+   * left out, not defaulted, and rules that need them are skipped, so one mistake is reported once.
+   */
+  uncertain: ReadonlySet<string>;
 };
 
-export function resolveModel(raw: RawModel, index: number, defaults: RawDefaults | null | undefined, gateway: GatewaySettings): ResolvedModel {
+export function resolveModel(
+  raw: RawModel,
+  index: number,
+  defaults: RawDefaults | null | undefined,
+  gateway: GatewaySettings,
+  uncertain: ReadonlySet<string> = new Set(),
+): ResolvedModel {
   const accelerator = raw.accelerator ?? defaults?.accelerator ?? 'nvidia';
+  const own = raw.limits;
   const limits: Limits = {
-    requestsPerSecond: raw.limits?.requests_per_second ?? gateway.limits.requestsPerSecond,
-    burst: raw.limits?.burst ?? gateway.limits.burst,
-    maxConcurrentRequests: raw.limits?.max_concurrent_requests ?? gateway.limits.maxConcurrentRequests,
-    requestTimeoutMs: raw.limits?.request_timeout ?? gateway.limits.requestTimeoutMs,
+    requestsPerSecond: own?.rate_limit?.requests_per_second ?? own?.requests_per_second ?? gateway.limits.requestsPerSecond,
+    burst: own?.rate_limit?.burst ?? own?.burst ?? gateway.limits.burst,
+    maxConcurrentRequests: own?.max_concurrent_requests ?? gateway.limits.maxConcurrentRequests,
+    requestTimeoutMs: own?.request_timeout ?? gateway.limits.requestTimeoutMs,
   };
   const simulator = { ...defaults?.simulator, ...raw.simulator };
+  const runtime = raw.runtime ?? defaults?.runtime ?? 'docker';
   return {
     index,
     raw,
     name: raw.name,
+    uncertain,
     modelId: raw.model_id,
-    runtime: raw.runtime ?? defaults?.runtime ?? 'docker',
+    runtime,
     accelerator,
     vision: raw.vision ?? false,
     image: raw.image ?? defaults?.image ?? IMAGE_FOR_ACCELERATOR[accelerator],
     pull: raw.pull ?? defaults?.pull ?? 'missing',
     shmSizeBytes: raw.shm_size ?? defaults?.shm_size ?? 1024 ** 3,
-    env: { ...defaults?.env, ...raw.env },
-    launcher: launcherSettings(raw, defaults, limits),
+    loadTimeoutMs: raw.load_timeout ?? defaults?.load_timeout ?? DEFAULT_LOAD_TIMEOUT_MS,
+    env: { ...(runtime === 'simulator' ? {} : TGI_ENV_DEFAULTS), ...defaults?.env, ...raw.env },
+    launcher: launcherSettings(raw, defaults, limits, uncertain),
     command: raw.command,
     simulator: {
       loadSeconds: simulator.load_seconds ?? 3,
@@ -116,12 +140,13 @@ export function resolveModel(raw: RawModel, index: number, defaults: RawDefaults
  * operator did not set it and the gateway admits more, it is raised to the gateway's cap. It is not
  * set below 128, so lowering the gateway cap never changes the server (nor its config hash).
  */
-function launcherSettings(raw: RawModel, defaults: RawDefaults | null | undefined, limits: Limits): Record<string, string | number | boolean> {
+function launcherSettings(raw: RawModel, defaults: RawDefaults | null | undefined, limits: Limits, uncertain: ReadonlySet<string>): Record<string, string | number | boolean> {
   const launcher: Record<string, string | number | boolean> = {};
   for (const args of [defaults?.launcher_args, raw.launcher_args]) {
-    for (const [flag, value] of Object.entries(args ?? {})) launcher[flag.replaceAll('-', '_')] = value;
+    for (const [flag, value] of Object.entries(args ?? {})) launcher[flag.replaceAll('-', '_')] = value as string | number | boolean;
   }
   for (const key of LAUNCHER_KEYS) {
+    if (uncertain.has(key)) continue;
     const value = raw[key] ?? defaults?.[key];
     if (value !== undefined) launcher[key] = value;
   }
@@ -156,6 +181,7 @@ export function toDeployments(model: ResolvedModel, replicaGpus: readonly number
       launcher: { ...model.launcher },
       ...(model.command && { command: [...model.command] }),
       simulator: { ...model.simulator },
+      loadTimeoutMs: model.loadTimeoutMs,
       limits: { ...model.limits },
       hfCache,
     };

@@ -55,6 +55,8 @@ export function expandVariables(text: string, env: NodeJS.ProcessEnv): Expansion
 export interface InterpolationResult {
   errors: Problem[];
   warnings: Problem[];
+  /** Values with a ${VAR} reference that expanded to nothing, and the variables among them that are unset. */
+  emptied: { path: Path; unset: string[] }[];
 }
 
 /**
@@ -62,7 +64,7 @@ export interface InterpolationResult {
  * a boolean takes that type, as YAML would have given it written out (`port: ${PORT:-8000}` is 8000).
  */
 export function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv): InterpolationResult {
-  const result: InterpolationResult = { errors: [], warnings: [] };
+  const result: InterpolationResult = { errors: [], warnings: [], emptied: [] };
   const visit = (node: unknown, path: Path): void => {
     if (isMap(node)) {
       for (const pair of node.items) if (isPair(pair)) visit(pair.value, [...path, isScalar(pair.key) ? String(pair.key.value) : '?']);
@@ -76,6 +78,7 @@ export function interpolateDocument(doc: Document, env: NodeJS.ProcessEnv): Inte
       for (const name of expansion.unset) {
         result.warnings.push({ path, message: `\${${name}} is not set, so it expands to an empty string`, hint: `export ${name}=… before starting, or write \${${name}:-default}` });
       }
+      if (expansion.value === '') result.emptied.push({ path, unset: expansion.unset });
       node.value = node.type === 'PLAIN' ? typedPlainScalar(expansion.value) : expansion.value;
     }
   };

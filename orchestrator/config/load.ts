@@ -1,20 +1,24 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument, type YAMLError } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import { emptiedEnv, leaveOut, leftOutNotes } from './empty-env.ts';
 import { resolveFleet, resolveGateway, resolveHfCache, resolveModel, toDeployments } from './expand.ts';
 import { interpolateDocument } from './interpolate.ts';
 import { placeReplicas, type RunningPlacement } from './placement.ts';
-import { formatPath, type Problem } from './problem.ts';
-import { fileSchema, modelSchema } from './schema.ts';
+import { formatPath, type Path, type Problem } from './problem.ts';
+import { salvage } from './salvage.ts';
+import { defaultsSchema, fileSchema, modelSchema } from './schema.ts';
 import { SourceMap } from './source.ts';
+import { syntaxIssues } from './syntax-errors.ts';
 import type { ConfigIssue, FleetConfig, GpuInfo } from './types.ts';
 import { validateGateway, validateModels } from './validate.ts';
 import { problemsFromZod } from './zod-issues.ts';
 
 // models.yaml → FleetConfig, or every problem in it located by file:line:column and key path.
-// Stages: YAML syntax → ${VAR} expansion → schema (each model on its own, so one bad model hides no
-// other problem) → cross-key rules and GPU placement → defaults applied, one DeploymentSpec per replica.
-// Never throws for bad input.
+// Stages: YAML syntax → ${VAR} expansion (env values that expand to nothing left out) → schema (each
+// model on its own, so one bad model hides no other problem; what fails is checked further without its
+// bad keys) → cross-key rules, TGI's own checks and GPU placement → defaults applied, one DeploymentSpec
+// per replica. Never throws for bad input.
 
 export type LoadResult = { ok: true; config: FleetConfig; warnings: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
 
@@ -45,30 +49,22 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   return loadConfigText(text, file, options);
 }
 
-const SYNTAX_HINTS: Record<string, string> = {
-  DUPLICATE_KEY: 'a key may appear only once in the same map',
-  TAB_AS_INDENT: 'YAML indents with spaces, not tabs',
-  BAD_INDENT: 'check the indentation (keys of one map line up at the same column) and that every [ and { is closed',
-  MISSING_CHAR: 'a quote, ] or } is not closed',
-  BLOCK_AS_IMPLICIT_KEY: 'quote a value that contains ": "',
-};
-
 export function loadConfigText(text: string, file: string, options: LoadOptions = {}): LoadResult {
   const env = options.env ?? process.env;
   const shown = displayPath(file);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true });
   const source = new SourceMap(doc, lines);
-  const issue = (p: Problem): ConfigIssue => ({ file: shown, ...source.position(p.path, p.at), path: formatPath(p.path), message: p.message, ...(p.hint && { hint: p.hint }) });
-  const syntax = (e: YAMLError): ConfigIssue => ({
+  const issue = (p: Problem): ConfigIssue => ({
     file: shown,
-    ...source.at(e.pos[0]),
-    path: formatPath(source.pathAt(e.pos[0])),
-    message: `YAML syntax: ${e.message}`,
-    ...(SYNTAX_HINTS[e.code] && { hint: SYNTAX_HINTS[e.code] }),
+    ...source.position(p.path, p.at),
+    path: formatPath(p.path),
+    message: p.message,
+    ...(p.hint && { hint: p.hint }),
+    ...(p.kind && { kind: p.kind }),
   });
 
-  if (doc.errors.length) return { ok: false, issues: doc.errors.map(syntax) };
+  if (doc.errors.length) return { ok: false, issues: syntaxIssues(text, doc.errors, source, shown) };
   if (doc.contents === null) {
     return { ok: false, issues: [{ file: shown, line: 1, column: 1, path: '', message: 'the file is empty', hint: 'see models.yaml in the repository for an example' }] };
   }
@@ -76,34 +72,63 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
   const errors: Problem[] = [];
   const warnings: Problem[] = [];
   const expansion = interpolateDocument(doc, env);
+  const leftOut = emptiedEnv(expansion.emptied);
   errors.push(...expansion.errors);
-  warnings.push(...expansion.warnings);
+  warnings.push(...expansion.warnings.filter((w) => !leftOut.some((entry) => formatPath(entry.path) === formatPath(w.path))));
 
   const data: unknown = doc.toJS();
-  const top = fileSchema.safeParse(data, { reportInput: true });
-  if (!top.success) errors.push(...problemsFromZod(top.error.issues, fileSchema, []));
+  leaveOut(data, leftOut);
+  // A part that fails its schema is reported, then checked further without its bad keys (salvage.ts).
+  const parsedTop = fileSchema.safeParse(data, { reportInput: true });
+  if (!parsedTop.success) errors.push(...problemsFromZod(parsedTop.error.issues, fileSchema, []));
+  const top = parsedTop.success ? { data: parsedTop.data, dropped: [] } : salvage(fileSchema, data, parsedTop.error.issues, 2);
   const rawModels = (data as { models?: unknown } | null)?.models;
   const entries = Array.isArray(rawModels) ? rawModels : [];
   const parsed = entries.flatMap((entry, index) => {
     const model = modelSchema.safeParse(entry, { reportInput: true });
-    if (model.success) return [{ model: model.data, index }];
+    if (model.success) return [{ model: model.data, index, dropped: [] as string[] }];
     errors.push(...problemsFromZod(model.error.issues, modelSchema, ['models', index]));
-    return [];
+    const rest = salvage(modelSchema, entry, model.error.issues, 1);
+    return rest.data ? [{ model: rest.data, index, dropped: rest.dropped.map(String) }] : [];
   });
 
-  if (!top.success) return { ok: false, issues: ordered(errors.map(issue)) };
+  if (!top.data) return { ok: false, issues: ordered(errors.map(issue)) };
+  const defaults = top.data.defaults;
   const gateway = resolveGateway(top.data.gateway);
-  const resolved = parsed.map(({ model, index }) => resolveModel(model, index, top.data.defaults, gateway));
-  const validation = validateModels(resolved, top.data.defaults);
+  const unreadDefaults = droppedDefaults(top.dropped);
+  const resolved = parsed.map(({ model, index, dropped }) => {
+    const uncertain = new Set([...dropped, ...[...unreadDefaults].filter((key) => (model as Record<string, unknown>)[key] === undefined)]);
+    return resolveModel(model, index, defaults, gateway, uncertain);
+  });
+  const validation = validateModels(resolved, defaults);
   const placement = placeReplicas(resolved, options.gpus, options.running);
   errors.push(...validateGateway(top.data.gateway), ...validation.errors, ...placement.errors);
-  warnings.push(...validation.warnings);
-  if (entries.length === 0) warnings.push({ path: ['models'], message: 'no models: the gateway will serve no model routes' });
+  warnings.push(...validation.warnings, ...leftOutNotes(leftOut, resolved));
+  if (entries.length === 0) warnings.push({ path: ['models'], message: 'no models: the gateway will serve no model routes', hint: 'add a model under `models:` (see models.yaml in the repository)' });
   if (errors.length) return { ok: false, issues: ordered(errors.map(issue)) };
 
-  const hfCache = resolveHfCache(top.data.defaults, env, path.dirname(path.resolve(file)));
+  const hfCache = resolveHfCache(defaults, env, path.dirname(path.resolve(file)));
   const deployments = resolved.flatMap((model) => toDeployments(model, placement.replicaGpus.get(model.index) ?? [], hfCache));
   return { ok: true, config: { file: path.resolve(file), fleet: resolveFleet(top.data.gateway), gateway, deployments }, warnings: ordered(warnings.map(issue)) };
+}
+
+/** The settings of `defaults` that could not be read: every one of them when `defaults` itself could not. */
+function droppedDefaults(dropped: readonly Path[]): Set<string> {
+  const keys = new Set<string>();
+  for (const path of dropped) {
+    if (path[0] !== 'defaults') continue;
+    if (path.length === 1) for (const key of Object.keys(defaultsSchema.shape)) keys.add(key);
+    else keys.add(String(path[1]));
+  }
+  return keys;
+}
+
+/**
+ * The headline over a list of issues: `models.yaml is invalid`, or `models.yaml cannot run on this host`
+ * when every issue is the host's (a GPU it lacks, an inventory it cannot read) and the file itself is fine.
+ */
+export function rejectionHeadline(file: string, issues: readonly ConfigIssue[]): string {
+  return issues.length && issues.every((i) => i.kind === 'host') ? `${file} cannot run on this host` : `${file} is invalid`;
 }
 
 /** One line per issue: `models.yaml:12:7 models[1].gpus: GPU 7 does not exist (…) — hint: …`. */

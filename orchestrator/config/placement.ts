@@ -30,10 +30,12 @@ const usesGpus = (model: ResolvedModel) => model.runtime !== 'simulator';
 export function placeReplicas(models: readonly ResolvedModel[], inventory: readonly GpuInfo[] | undefined, running: readonly RunningPlacement[] = []): Placement {
   const placement: Placement = { replicaGpus: new Map(), errors: [] };
   const uses: Use[] = [];
-  for (const model of models) {
+  // A model whose runtime or replicas could not be read is not placed: where it goes depends on them.
+  const placeable = models.filter((m) => !m.uncertain.has('runtime') && !m.uncertain.has('replicas'));
+  for (const model of placeable) {
     if (model.raw.gpus !== 'auto') placeListed(model, model.raw.gpus, inventory, placement, uses);
   }
-  for (const model of models) {
+  for (const model of placeable) {
     if (model.raw.gpus === 'auto') placeAuto(model, inventory, running, placement, uses);
   }
   checkSharing(uses, placement.errors);
@@ -66,7 +68,7 @@ function placeListed(model: ResolvedModel, entries: (number | number[])[], inven
       if (usesGpus(model)) {
         uses.push({ model, gpu, path });
         if (inventory && !inventory.some((g) => g.index === gpu)) {
-          placement.errors.push({ path, message: `GPU ${gpu} does not exist (${hostGpus(inventory)})`, hint: 'indices are those of `nvidia-smi -L`' });
+          placement.errors.push({ path, kind: 'host', message: `GPU ${gpu} does not exist (${hostGpus(inventory)})`, hint: 'indices are those of `nvidia-smi -L`' });
         }
       }
     }
@@ -87,7 +89,7 @@ function placeAuto(model: ResolvedModel, inventory: readonly GpuInfo[] | undefin
     return;
   }
   if (!inventory) {
-    placement.errors.push({ path, message: '`gpus: auto` needs the GPU inventory from nvidia-smi, which is not available', hint: 'list the GPUs instead, e.g. `gpus: [0, 1]`' });
+    placement.errors.push({ path, kind: 'host', message: '`gpus: auto` needs the GPU inventory from nvidia-smi, which is not available', hint: 'list the GPUs instead, e.g. `gpus: [0, 1]`' });
     return;
   }
   const taken = new Set(uses.map((u) => u.gpu));
@@ -97,6 +99,7 @@ function placeAuto(model: ResolvedModel, inventory: readonly GpuInfo[] | undefin
     const takenList = [...taken].sort((a, b) => a - b);
     placement.errors.push({
       path,
+      kind: 'host',
       message: `\`gpus: auto\` needs ${count} unused GPU${count === 1 ? '' : 's'} but ${free.length === 0 ? 'none is' : `only ${free.length} ${free.length === 1 ? 'is' : 'are'}`} left (${hostGpus(inventory)}${takenList.length ? `; ${gpuList(takenList)} taken by other deployments` : ''})`,
       hint: 'lower `replicas`, or list GPUs explicitly (deployments can share a GPU when each sets cuda_memory_fraction)',
     });
@@ -129,7 +132,7 @@ function checkSharing(uses: readonly Use[], errors: Problem[]): void {
   const byGpu = new Map<number, Use[]>();
   for (const use of uses) byGpu.set(use.gpu, [...(byGpu.get(use.gpu) ?? []), use]);
   for (const [gpu, sharing] of [...byGpu].sort(([a], [b]) => a - b)) {
-    if (sharing.length < 2) continue;
+    if (sharing.length < 2 || sharing.some((u) => u.model.uncertain.has('cuda_memory_fraction'))) continue;
     const last = sharing.at(-1)!;
     const names = sharing.map((u) => `\`${u.model.name}\``).join(' and ');
     const fraction = (u: Use) => u.model.launcher.cuda_memory_fraction;

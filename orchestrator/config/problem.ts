@@ -9,6 +9,8 @@ export interface Problem {
   hint?: string;
   /** Point at the key itself rather than its value (unknown keys). */
   at?: 'key';
+  /** A problem of this host (a GPU it lacks) rather than of the file. */
+  kind?: 'host';
 }
 
 /** ['models', 1, 'gpus'] → "models[1].gpus". */

@@ -53,6 +53,11 @@ export interface DeploymentSpec {
   command?: string[];
   /** `simulator` runtime (and the tgi-sim image): its knobs. */
   simulator: SimulatorSettings;
+  /**
+   * How long loading may go without progress (no new launcher log line) before the attempt counts as
+   * failed: `load_timeout`, default 30 minutes.
+   */
+  loadTimeoutMs: number;
   /** Gateway limits in force for this deployment (model overrides over gateway defaults). */
   limits: Limits;
   /** Host folder mounted at /data (Hugging Face cache), shared by all containers. */
@@ -77,4 +82,6 @@ export interface ConfigIssue {
   path: string;
   message: string;
   hint?: string;
+  /** A problem of this host (a GPU it lacks, an inventory it cannot read) rather than of the file. */
+  kind?: 'host';
 }

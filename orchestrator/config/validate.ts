@@ -1,31 +1,17 @@
 import type { ResolvedModel } from './expand.ts';
 import type { Path, Problem } from './problem.ts';
-import { LAUNCHER_KEYS, type RawDefaults, type RawGateway } from './schema.ts';
+import type { RawDefaults, RawGateway } from './schema.ts';
+import { checkTgiRules, checkWrittenSettings } from './tgi-rules.ts';
 
-// Rules across keys and models that the schema cannot express (GPU placement is in placement.ts).
-// Route keys (<name>/<gpuLabel>) are unique because names are unique and a model uses a GPU once.
+// Rules across keys and models that the schema cannot express (GPU placement is in placement.ts, what
+// TGI itself would refuse in tgi-rules.ts). Route keys (<name>/<gpuLabel>) are unique because names are
+// unique and a model uses a GPU once.
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 /** A fleet name goes into container names, Docker labels and lock file names. */
 const FLEET_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 /** First path segments the gateway itself answers. */
 const RESERVED_NAMES = new Set(['v1', 'info', 'health', 'metrics', 'ui', 'api', 'prometheus', 'generate', 'generate_stream', 'tokenize', 'ping', 'docs', 'favicon.ico']);
-/** Launcher flags the orchestrator sets itself. */
-const MANAGED_FLAGS: Record<string, string> = {
-  model_id: 'it is the model\'s `model_id`',
-  num_shard: 'it is the number of GPUs of each replica: write gpus: [[0, 1]] to shard over two',
-  sharded: 'it follows from gpus: write gpus: [[0, 1]] to shard over two',
-  port: 'the orchestrator picks the port',
-  hostname: 'the orchestrator picks the address',
-};
-/** Environment variables that would break the GPU pinning or the routing if set by hand. */
-const MANAGED_ENV: Record<string, string> = {
-  MODEL_ID: 'use `model_id`',
-  NUM_SHARD: 'the shard count is the number of GPUs per replica (gpus: [[0, 1]])',
-  PORT: 'the orchestrator picks the port',
-  CUDA_VISIBLE_DEVICES: 'the GPUs come from `gpus`',
-  NVIDIA_VISIBLE_DEVICES: 'the GPUs come from `gpus`',
-};
 
 export interface Validation {
   errors: Problem[];
@@ -34,7 +20,7 @@ export interface Validation {
 
 export function validateModels(models: readonly ResolvedModel[], defaults: RawDefaults | null | undefined): Validation {
   const result: Validation = { errors: [], warnings: [] };
-  checkSettings(defaults, ['defaults'], result.errors);
+  checkWrittenSettings(defaults, ['defaults'], result);
   const names = new Map<string, number>();
   for (const model of models) {
     const at = (key: string): Path => ['models', model.index, key];
@@ -45,14 +31,16 @@ export function validateModels(models: readonly ResolvedModel[], defaults: RawDe
       result.errors.push({ path: at('name'), message: `\`${model.name}\` is already the name of models[${first}]`, hint: 'names are routes (/<name>/gpuN) and must be unique' });
     } else names.set(model.name, model.index);
 
-    if (model.runtime === 'process' && !model.command) {
+    const runtimeKnown = !model.uncertain.has('runtime') && !model.uncertain.has('command');
+    if (runtimeKnown && model.runtime === 'process' && !model.command) {
       result.errors.push({ path: ['models', model.index], message: '`runtime: process` needs `command`, the program to start', hint: 'e.g. command: text-generation-launcher (launcher flags are appended)' });
     }
-    if (model.runtime !== 'process' && model.command) {
+    if (runtimeKnown && model.runtime !== 'process' && model.command) {
       result.errors.push({ path: at('command'), message: `\`command\` is only used by \`runtime: process\` (this model runs with ${model.runtime})`, hint: 'remove `command`, or set `runtime: process`' });
     }
-    checkSettings(model.raw, ['models', model.index], result.errors);
-    checkTokenLimits(model, defaults, result.errors);
+    checkLimitsShape(model, result.errors);
+    checkWrittenSettings(model.raw, ['models', model.index], result);
+    checkTgiRules(model, defaults, result);
 
     const tgiCap = model.launcher.max_concurrent_requests;
     if (typeof tgiCap === 'number' && tgiCap < model.limits.maxConcurrentRequests) {
@@ -107,37 +95,14 @@ function checkName(name: string): Omit<Problem, 'path'> | undefined {
   };
 }
 
-function checkSettings(settings: { env?: Record<string, string>; launcher_args?: Record<string, unknown> } | null | undefined, base: Path, errors: Problem[]): void {
-  for (const flag of Object.keys(settings?.launcher_args ?? {})) {
-    const key = flag.replaceAll('-', '_');
-    const path = [...base, 'launcher_args', flag];
-    if (MANAGED_FLAGS[key]) errors.push({ path, at: 'key', message: `\`${flag}\` cannot be set in launcher_args`, hint: MANAGED_FLAGS[key] });
-    else if ((LAUNCHER_KEYS as string[]).includes(key)) {
-      errors.push({ path, at: 'key', message: `\`${key}\` is a key of its own, validated there`, hint: `write \`${key}: …\` next to model_id (or under defaults) instead of under launcher_args` });
+/** `limits` in the gateway's shape (rate_limit: {…}) and in the earlier flat one, but not both at once. */
+function checkLimitsShape(model: ResolvedModel, errors: Problem[]): void {
+  const limits = model.raw.limits;
+  for (const key of ['requests_per_second', 'burst'] as const) {
+    if (limits?.[key] === undefined) continue;
+    const path = ['models', model.index, 'limits', key];
+    if (limits.rate_limit?.[key] !== undefined) {
+      errors.push({ path, at: 'key', message: `\`${key}\` is given twice: here and under limits.rate_limit`, hint: `keep \`rate_limit: { ${key}: … }\`, the gateway's shape` });
     }
-  }
-  for (const name of Object.keys(settings?.env ?? {})) {
-    if (MANAGED_ENV[name]) errors.push({ path: [...base, 'env', name], at: 'key', message: `${name} is set by the orchestrator`, hint: MANAGED_ENV[name] });
-  }
-}
-
-/** TGI's own start-up checks, so the mistake is reported before a container is created. */
-function checkTokenLimits(model: ResolvedModel, defaults: RawDefaults | null | undefined, errors: Problem[]): void {
-  const { max_input_tokens: input, max_total_tokens: total, max_batch_prefill_tokens: prefill, max_batch_total_tokens: batchTotal } = model.launcher;
-  type TokenKey = 'max_input_tokens' | 'max_total_tokens' | 'max_batch_prefill_tokens' | 'max_batch_total_tokens';
-  // Point at the model's own key when one of the two is the model's, so each model reports its own conflict.
-  const where = (key: TokenKey, other: TokenKey): Path =>
-    model.raw[key] !== undefined ? ['models', model.index, key]
-    : model.raw[other] !== undefined ? ['models', model.index, other]
-    : defaults?.[key] !== undefined ? ['defaults', key]
-    : ['models', model.index];
-  if (typeof input === 'number' && typeof total === 'number' && input >= total) {
-    errors.push({ path: where('max_input_tokens', 'max_total_tokens'), message: `max_input_tokens (${input}) must be less than max_total_tokens (${total})`, hint: 'max_total_tokens counts the input and the generated tokens together' });
-  }
-  if (typeof input === 'number' && typeof prefill === 'number' && prefill < input) {
-    errors.push({ path: where('max_batch_prefill_tokens', 'max_input_tokens'), message: `max_batch_prefill_tokens (${prefill}) must be at least max_input_tokens (${input})`, hint: 'TGI refuses to start otherwise' });
-  }
-  if (typeof total === 'number' && typeof batchTotal === 'number' && batchTotal < total) {
-    errors.push({ path: where('max_batch_total_tokens', 'max_total_tokens'), message: `max_batch_total_tokens (${batchTotal}) must be at least max_total_tokens (${total})`, hint: 'TGI refuses to start otherwise' });
   }
 }

@@ -1,10 +1,12 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { closestMatch } from './did-you-mean.ts';
+import { launcherFlag } from './launcher-flags.ts';
 import type { Path, Problem } from './problem.ts';
 
 // Turns zod's issues into operator-facing problems: one per unknown key with a "did you mean" hint,
 // "`x` is required" for missing keys, and for a union the explanation of the branch the value came
-// closest to (e.g. the bad element of `gpus: [0, -1]`) rather than a bare "Invalid input".
+// closest to (e.g. the bad element of `gpus: [0, -1]`) rather than a bare "Invalid input". A problem
+// without a hint of its own gets the key's description and example from the schema (schema.ts `about`).
 
 type Issue = z.core.$ZodIssue;
 
@@ -17,7 +19,12 @@ const KNOWN_CONFUSIONS: Record<string, string> = {
 };
 
 export function problemsFromZod(issues: readonly Issue[], schema: z.ZodType, prefix: Path): Problem[] {
-  return issues.flatMap((issue) => describe(issue, schema, prefix, []));
+  return issues.flatMap((issue) => describe(issue, schema, prefix, [])).map((problem) => (problem.hint ? problem : withHint(problem, schema, prefix)));
+}
+
+function withHint(problem: Problem, schema: z.ZodType, prefix: Path): Problem {
+  const hint = exampleHint(schema, problem.path.slice(prefix.length));
+  return hint ? { ...problem, hint } : problem;
 }
 
 function describe(issue: Issue, schema: z.ZodType, prefix: Path, base: Path): Problem[] {
@@ -42,7 +49,8 @@ function describe(issue: Issue, schema: z.ZodType, prefix: Path, base: Path): Pr
     case 'invalid_value': {
       const guess = typeof issue.input === 'string' ? closestMatch(issue.input, issue.values.map(String)) : undefined;
       const choices = issue.values.map((v) => `\`${String(v)}\``).join(', ');
-      return [{ path, message: `${JSON.stringify(issue.input)} is not one of ${choices}`, hint: guess ? `did you mean \`${guess}\`?` : undefined }];
+      const confusion = typeof last === 'string' && typeof issue.input === 'string' ? launcherFlag(last)?.confusions?.[issue.input.toLowerCase()] : undefined;
+      return [{ path, message: `${JSON.stringify(issue.input)} is not one of ${choices}`, hint: confusion ?? (guess ? `did you mean \`${guess}\`?` : undefined) }];
     }
     default:
       return [{ path, message: issue.message }];
@@ -79,6 +87,7 @@ function closeness(issue: Issue): number {
 interface SchemaDef {
   type: string;
   shape?: Record<string, z.ZodType>;
+  catchall?: z.ZodType;
   element?: z.ZodType;
   valueType?: z.ZodType;
   innerType?: z.ZodType;
@@ -106,4 +115,58 @@ function keysAt(schema: z.ZodType | undefined, path: Path): string[] | undefined
   if (def.type === 'array') return keysAt(def.element, rest);
   if (def.type === 'record') return keysAt(def.valueType, rest);
   return undefined;
+}
+
+/**
+ * "what the key holds, e.g. `key: example`" from the description and example of the schema at `path`,
+ * or of the nearest key above it that has them.
+ */
+function exampleHint(schema: z.ZodType, path: Path): string | undefined {
+  let found: { key: string | number | undefined; description: string; example: unknown } | undefined;
+  let layer: z.ZodType | undefined = schema;
+  let key: string | number | undefined;
+  for (let i = 0; layer; i++) {
+    for (const wrapped of layers(layer)) {
+      const meta = z.globalRegistry.get(wrapped);
+      if (typeof meta?.description === 'string') found = { key, description: meta.description, example: (meta.examples as unknown[] | undefined)?.[0] };
+    }
+    if (i === path.length) break;
+    key = path[i];
+    layer = child(layer, key);
+  }
+  if (!found) return undefined;
+  if (found.example === undefined) return found.description;
+  return `${found.description}, e.g. ${typeof found.key === 'string' ? `\`${found.key}: ${inlineYaml(found.example)}\`` : `\`${inlineYaml(found.example)}\``}`;
+}
+
+/** A schema and the schemas it wraps (optional, nullable, default, the input side of a transform). */
+function layers(schema: z.ZodType): z.ZodType[] {
+  const def = defOf(schema);
+  const inner = def.innerType ?? (def.type === 'pipe' ? def.in : undefined);
+  return inner ? [schema, ...layers(inner)] : [schema];
+}
+
+/** The schema of `segment` inside `schema`: an object's key, an array's element, a record's value. */
+function child(schema: z.ZodType, segment: string | number): z.ZodType | undefined {
+  for (const layer of layers(schema)) {
+    const def = defOf(layer);
+    if (def.type === 'object') return def.shape?.[String(segment)] ?? def.catchall;
+    if (def.type === 'array') return def.element;
+    if (def.type === 'record') return def.valueType;
+    if (def.type === 'union') {
+      for (const option of def.options ?? []) {
+        const found = child(option, segment);
+        if (found) return found;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** A value as it is written inline in YAML: `[1, 2]`, `{ a: 1 }`, `"${HF_TOKEN}"`. */
+function inlineYaml(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(inlineYaml).join(', ')}]`;
+  if (value && typeof value === 'object') return `{ ${Object.entries(value).map(([k, v]) => `${k}: ${inlineYaml(v)}`).join(', ')} }`;
+  if (typeof value === 'string' && (/[{}[\]#"'`$]|:\s|^\s|\s$/.test(value) || /^(true|false|null|~|[-+]?\d+(\.\d+)?)$/i.test(value))) return JSON.stringify(value);
+  return String(value);
 }

@@ -15,8 +15,6 @@ import { canTransition, type DeploymentState } from './state.ts';
 export interface SupervisorOptions {
   driver: RuntimeDriver;
   records: RestartRecords;
-  /** A load is given up after this long without progress (no new log line, no health). Default 30 min. */
-  loadTimeoutMs?: number;
   /** Retry delays after failures (tests shorten them). */
   retryDelayMs?: (failedAttempts: number) => number;
   /** Exits within crashLoopWindowMs that make a crash loop (default 3 in 5 minutes). */
@@ -68,7 +66,6 @@ export class DeploymentSupervisor extends EventEmitter implements ServedDeployme
   private serverStartedAt?: number;
   private readonly crashLoop: CrashLoopDetector;
   private readonly driver: RuntimeDriver;
-  private readonly loadTimeoutMs: number;
   private readonly retryDelay: (failedAttempts: number) => number;
 
   /** A pass is running; `again` asks for one more when it ends. */
@@ -94,7 +91,6 @@ export class DeploymentSupervisor extends EventEmitter implements ServedDeployme
     super();
     this.currentSpec = spec;
     this.driver = options.driver;
-    this.loadTimeoutMs = options.loadTimeoutMs ?? 30 * 60_000;
     this.retryDelay = options.retryDelayMs ?? ((n) => retryDelayMs(n));
     this.crashLoop = new CrashLoopDetector(options.crashLoopExits ?? 3, options.crashLoopWindowMs ?? 5 * 60_000);
   }
@@ -406,8 +402,10 @@ export class DeploymentSupervisor extends EventEmitter implements ServedDeployme
     try {
       while (!wake.aborted && !this.stopping() && this.owned === owned) {
         if (await probeHealth(upstream)) return await this.becomeReady(owned);
-        if (Date.now() - lastProgress > this.loadTimeoutMs) {
-          return await this.failLoad(owned, `${owned.name} made no progress for ${formatMinutes(this.loadTimeoutMs)} while loading (no new log line, not healthy)`);
+        // models.yaml's load_timeout: time without progress, so a long download that advances is never cut.
+        const loadTimeoutMs = this.currentSpec.loadTimeoutMs;
+        if (Date.now() - lastProgress > loadTimeoutMs) {
+          return await this.failLoad(owned, `${owned.name} made no progress for ${formatMinutes(loadTimeoutMs)} while loading (no new log line, not healthy); if it is still working (a slow download, a long warm-up), raise load_timeout for ${this.currentSpec.model} in models.yaml`);
         }
         if (Date.now() - lastLook > OBSERVE_EVERY_MS) {
           lastLook = Date.now();

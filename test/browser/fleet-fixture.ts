@@ -18,7 +18,7 @@ export function spec(key: string, extra: Partial<DeploymentSpec> = {}): Deployme
   return {
     key, model, gpuLabel, gpus: gpuLabel.slice(3).split('-').map(Number), modelId: `org/${model}`, runtime: 'simulator', accelerator: 'nvidia', vision: false,
     image: 'tgi-sim:local', pull: 'never', shmSizeBytes: 1 << 30, env: { HF_TOKEN: 'hf_secret_never_shown' }, launcher: {}, simulator: { loadSeconds: 0, tokensPerSecond: 0 },
-    limits, hfCache: '/tmp/hf', ...extra,
+    limits, hfCache: '/tmp/hf', loadTimeoutMs: 30 * 60_000, ...extra,
   };
 }
 

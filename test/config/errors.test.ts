@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { formatIssues, loadConfig } from '../../orchestrator/config/load.ts';
+import { formatIssues, loadConfig, rejectionHeadline } from '../../orchestrator/config/load.ts';
 import { h100s, invalid, issueAt, yaml } from './support.ts';
 
 // Every kind of mistake is reported with its line, column, key path and a hint.
@@ -9,15 +9,29 @@ import { h100s, invalid, issueAt, yaml } from './support.ts';
 const model = (name: string, gpus = '[0]') => [`  - name: ${name}`, '    model_id: org/model', `    gpus: ${gpus}`];
 
 describe('YAML syntax', () => {
-  test('an unclosed flow sequence is located inside the models list', () => {
+  test('an unclosed flow sequence is reported once, where the [ opens (the parser notices it a line later)', () => {
     const issues = invalid(yaml('models:', '  - name: a', '    model_id: org/model', '    gpus: [0, 1', 'gateway:', '  port: 8000'));
-    assert.equal(issues.length, 1);
-    const [issue] = issues;
-    assert.equal(issue.file, 'models.yaml');
-    assert.match(issue.message, /^YAML syntax: .*\]/);
-    assert.ok(issue.line! >= 4, `line ${issue.line}`);
-    assert.match(issue.path, /^models\[0\]/);
-    assert.ok(issue.hint);
+    assert.deepEqual(
+      issues.map((i) => [i.file, i.line, i.column, i.path, i.message, i.hint]),
+      [['models.yaml', 4, 11, 'models[0].gpus', 'YAML syntax: this [ is not closed', 'close it with ] on this line or the lines right after']],
+    );
+  });
+
+  test('an unclosed quote, where it opens', () => {
+    const [issue, ...rest] = invalid(yaml('models:', '  - name: "a', '    model_id: org/model', '    gpus: [0]'));
+    assert.deepEqual([issue.line, issue.column, issue.path, issue.message, rest.length], [2, 11, 'models[0].name', 'YAML syntax: this quote is not closed', 0]);
+  });
+
+  test('a line indented too deep: once, at that line (the parser reports two errors on the line above)', () => {
+    const issues = invalid(yaml('models:', '  - name: a', '     model_id: org/model', '    gpus: [0]'));
+    assert.deepEqual(issues.map((i) => [i.line, i.column, i.path]), [[3, 6, 'models[0].model_id']]);
+    assert.match(issues[0].message, /indented deeper than the keys above it/);
+  });
+
+  test('a line indented too little: once, not again for the lines it throws off', () => {
+    const issues = invalid(yaml('models:', '  - name: a', '   model_id: org/model', '    gpus: [0]'));
+    assert.deepEqual(issues.map((i) => i.line), [3]);
+    assert.match(issues[0].hint!, /indent this line like the key above it/);
   });
 
   test('a duplicate key points at the second one', () => {
@@ -163,7 +177,7 @@ describe('runtimes and launcher settings', () => {
         [7, 7, 'models[0].launcher_args.num_shard'],
       ],
     );
-    assert.match(issues[0].hint!, /write `max_input_tokens: …`/);
+    assert.match(issues[0].hint!, /write `max_input_tokens: 2048`/);
     assert.match(issues[1].hint!, /gpus: \[\[0, 1\]\]/);
   });
 
@@ -171,6 +185,7 @@ describe('runtimes and launcher settings', () => {
     const issues = invalid(yaml('models:', ...model('a'), '    env: { "bad-name": 1 }', '    launcher_args: { Max_Tokens: 1 }'));
     assert.deepEqual(issues.map((i) => [i.line, i.column, i.path]), [[5, 12, 'models[0].env.bad-name'], [6, 22, 'models[0].launcher_args.Max_Tokens']]);
     assert.match(issues[0].message, /letters, digits and _/);
+    assert.match(issues[1].message, /launcher has no flag --max-tokens/);
   });
 
   test('env may not set the GPU pinning', () => {
@@ -181,6 +196,64 @@ describe('runtimes and launcher settings', () => {
   test('limits must be positive', () => {
     const issues = invalid(yaml('models:', ...model('a'), '    limits: { requests_per_second: 0, burst: 1.5, max_concurrent_requests: -1, request_timeout: 0s }'));
     assert.deepEqual(issues.map((i) => i.path), ['models[0].limits.requests_per_second', 'models[0].limits.burst', 'models[0].limits.max_concurrent_requests', 'models[0].limits.request_timeout']);
+  });
+
+  test("limits take the gateway's shape (rate_limit: {…}), not both shapes at once", () => {
+    const issue = issueAt(invalid(yaml('models:', ...model('a'), '    limits: { rate_limit: { requests_per_second: -1 } }')), 'models[0].limits.rate_limit.requests_per_second');
+    assert.equal(issue.message, 'must be greater than 0');
+    const twice = issueAt(invalid(yaml('models:', ...model('a'), '    limits: { burst: 3, rate_limit: { burst: 4 } }')), 'models[0].limits.burst');
+    assert.match(twice.message, /given twice/);
+  });
+});
+
+describe('every error has a hint', () => {
+  test('a negative rate limit, in the gateway and on a model, says what the key holds with an example', () => {
+    const issues = invalid(yaml('gateway:', '  rate_limit: { requests_per_second: -1, burst: 0 }', 'models:', ...model('a'), '    limits: { rate_limit: { requests_per_second: -5 } }'));
+    assert.deepEqual(
+      issues.map((i) => [i.path, i.message, i.hint]),
+      [
+        ['gateway.rate_limit.requests_per_second', 'must be greater than 0', 'sustained requests per second each client may make, e.g. `requests_per_second: 10`'],
+        ['gateway.rate_limit.burst', 'must be at least 1', 'requests a client may make at once before the rate applies, e.g. `burst: 25`'],
+        ['models[0].limits.rate_limit.requests_per_second', 'must be greater than 0', 'sustained requests per second each client may make, e.g. `requests_per_second: 10`'],
+      ],
+    );
+  });
+
+  test('schema errors of every kind come with one', () => {
+    const issues = invalid(yaml('gateway:', '  port: 0', '  request_timeout: soon', 'models:', '  - name: a', '    gpus: [0]', '    replicas: 0', '    shm_size: -1'));
+    for (const issue of issues) assert.ok(issue.hint, `${issue.path}: ${issue.message} has no hint`);
+    assert.equal(issueAt(issues, 'models[0].model_id').hint, 'Hugging Face model id (or a folder inside the container), e.g. `model_id: NousResearch/Hermes-2-Pro-Llama-3-8B`');
+  });
+});
+
+describe('several problems in one model', () => {
+  test('are all reported: schema errors do not hide the rules across keys', () => {
+    const issues = invalid(yaml('models:', '  - name: v1', '    model_id: org/model', '    gpus: [0]', '    pull: sometimes', '    dtype: float16', '    quantize: awq', '    env: { MAX_TOTAL_TOKENS: "5" }'));
+    assert.deepEqual(issues.map((i) => i.path), ['models[0].name', 'models[0].pull', 'models[0].dtype', 'models[0].env.MAX_TOTAL_TOKENS']);
+  });
+
+  test('a setting that cannot be read is not replaced by its default in other rules', () => {
+    // runtime unreadable: no "command needs runtime: process" on top of it, and no placement.
+    const issues = invalid(yaml('models:', ...model('a'), '    runtime: proces', '    command: tgi', ...model('b')));
+    assert.deepEqual(issues.map((i) => i.path), ['models[0].runtime']);
+    // max_input_tokens unreadable: the one from defaults is not compared with the model's max_total_tokens.
+    const tokens = invalid(yaml('defaults: { max_input_tokens: 8000 }', 'models:', ...model('a'), '    max_input_tokens: lots', '    max_total_tokens: 4096'));
+    assert.deepEqual(tokens.map((i) => i.path), ['models[0].max_input_tokens']);
+  });
+
+  test('a bad gateway key does not hide the models\' problems', () => {
+    const issues = invalid(yaml('gateway:', '  port: 0', 'models:', ...model('metrics')));
+    assert.deepEqual(issues.map((i) => i.path), ['gateway.port', 'models[0].name']);
+  });
+});
+
+describe('problems of the host, not of the file', () => {
+  test('a GPU the host lacks is marked as the host\'s, and the headline does not call the file invalid', () => {
+    const issues = invalid(yaml('models:', ...model('a', '[7]')), { gpus: h100s() });
+    assert.equal(issues[0].kind, 'host');
+    assert.equal(rejectionHeadline('models.yaml', issues), 'models.yaml cannot run on this host');
+    const both = invalid(yaml('models:', ...model('a', '[7]'), ...model('v1', '[0]')), { gpus: h100s() });
+    assert.equal(rejectionHeadline('models.yaml', both), 'models.yaml is invalid');
   });
 });
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parseDuration, parseSize } from '../../orchestrator/config/units.ts';
 import { splitCommand } from '../../orchestrator/config/argv.ts';
-import { valid, yaml } from './support.ts';
+import { invalid, issueAt, valid, yaml } from './support.ts';
 
 /** Model `a` on GPU 0, `b` on GPU 1. */
 const model = (name: string, ...more: string[]) => [`  - name: ${name}`, '    model_id: org/model', `    gpus: [${name.charCodeAt(0) - 97}]`, ...more.map((l) => `    ${l}`)];
@@ -66,6 +66,8 @@ describe('defaults and overrides', () => {
     assert.equal(d.hfCache, '/home/op/.cache/huggingface');
     assert.deepEqual(d.simulator, { loadSeconds: 3, tokensPerSecond: 30 });
     assert.deepEqual(d.launcher, {});
+    assert.equal(d.loadTimeoutMs, 30 * 60_000);
+    assert.deepEqual(d.env, { USAGE_STATS: 'off' });
     assert.deepEqual(d.limits, config.gateway.limits);
   });
 
@@ -82,16 +84,16 @@ describe('defaults and overrides', () => {
       '  launcher_args: { max-top-n-tokens: 5 }',
       '  hf_cache: ./cache',
       'models:',
-      ...model('a', 'image: own:2', 'env: { A: 2, B: true }', 'quantize: awq', 'limits: { burst: 2, request_timeout: 1m }', 'simulator: { hang: true }', 'launcher_args: { max_waiting_tokens_ratio: 1 }', 'cuda_graphs: [1, 2, 4]'),
+      ...model('a', 'image: own:2', 'env: { A: 2, B: true }', 'quantize: bitsandbytes-nf4', 'limits: { burst: 2, request_timeout: 1m }', 'simulator: { hang: true }', 'launcher_args: { validation_workers: 3 }', 'cuda_graphs: [1, 2, 4]'),
       ...model('b', 'runtime: process', 'command: "text-generation-launcher --json-output"'),
     );
     const { config } = valid(text);
     const [a, b] = config.deployments;
     assert.equal(a.image, 'own:2');
     assert.equal(b.image, 'base:1');
-    assert.deepEqual(a.env, { HF_TOKEN: 't', A: '2', B: 'true' });
-    assert.deepEqual(b.env, { HF_TOKEN: 't', A: '1' });
-    assert.deepEqual(a.launcher, { max_top_n_tokens: 5, max_waiting_tokens_ratio: 1, quantize: 'awq', dtype: 'bfloat16', cuda_graphs: '1,2,4' });
+    assert.deepEqual(a.env, { USAGE_STATS: 'off', HF_TOKEN: 't', A: '2', B: 'true' });
+    assert.deepEqual(b.env, { USAGE_STATS: 'off', HF_TOKEN: 't', A: '1' });
+    assert.deepEqual(a.launcher, { max_top_n_tokens: 5, validation_workers: 3, quantize: 'bitsandbytes-nf4', dtype: 'bfloat16', cuda_graphs: '1,2,4' });
     assert.deepEqual(a.simulator, { loadSeconds: 0, tokensPerSecond: 30, hang: true });
     assert.deepEqual(a.limits, { requestsPerSecond: 4, burst: 2, maxConcurrentRequests: 50, requestTimeoutMs: 60_000 });
     assert.deepEqual(b.limits, { requestsPerSecond: 4, burst: 8, maxConcurrentRequests: 50, requestTimeoutMs: 30_000 });
@@ -106,6 +108,24 @@ describe('defaults and overrides', () => {
     assert.equal(cap(300, 'launcher_args: { max-concurrent-requests: 400 }').launcher.max_concurrent_requests, 400);
     const below = valid(yaml('models:', ...model('a', 'launcher_args: { max_concurrent_requests: 10 }')));
     assert.match(below.warnings[0].message, /TGI's max_concurrent_requests \(10\) is below the gateway's cap \(100\)/);
+  });
+
+  test("limits in the gateway's shape override the gateway's, key by key", () => {
+    const { config } = valid(yaml('gateway: { rate_limit: { requests_per_second: 4, burst: 8 } }', 'models:', ...model('a', 'limits: { rate_limit: { burst: 2 }, max_concurrent_requests: 7, request_timeout: 5s }')));
+    assert.deepEqual(config.deployments[0].limits, { requestsPerSecond: 4, burst: 2, maxConcurrentRequests: 7, requestTimeoutMs: 5000 });
+  });
+
+  test('load_timeout: per model, from defaults, 30 minutes when unset', () => {
+    const { config } = valid(yaml('defaults: { load_timeout: 45m }', 'models:', ...model('a', 'load_timeout: 2h'), ...model('b')));
+    assert.deepEqual(config.deployments.map((d) => d.loadTimeoutMs), [7_200_000, 2_700_000]);
+    const issue = issueAt(invalid(yaml('models:', ...model('a', 'load_timeout: 0'))), 'models[0].load_timeout');
+    assert.match(issue.message, /greater than 0/);
+    assert.match(issue.hint!, /without progress.*e\.g\. `load_timeout: 30m`/);
+  });
+
+  test("USAGE_STATS=off for TGI servers unless env says otherwise; not for the simulator (TGI's telemetry: router/src/usage_stats.rs)", () => {
+    const { config } = valid(yaml('models:', ...model('a'), ...model('b', 'env: { USAGE_STATS: "on" }'), ...model('c', 'runtime: simulator')));
+    assert.deepEqual(config.deployments.map((d) => d.env.USAGE_STATS), ['off', 'on', undefined]);
   });
 
   test('the image follows the accelerator unless set', () => {

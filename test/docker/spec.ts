@@ -37,6 +37,7 @@ export function testSpec(options: TestSpecOptions): DeploymentSpec {
     simulator: { loadSeconds: 1, tokensPerSecond: 0 },
     limits: { requestsPerSecond: 100, burst: 100, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 },
     hfCache: options.hfCache ?? '/tmp/tgi-fleet-test-hf-cache',
+    loadTimeoutMs: 30 * 60_000,
     ...shaped,
   };
 }

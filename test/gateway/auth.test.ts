@@ -128,3 +128,55 @@ describe('gateway /metrics without auth', () => {
     assert.equal((await http(`${gw.url}/info`)).status, 401);
   });
 });
+
+describe('gateway auth lockout against many addresses', () => {
+  let gw: GatewayFixture;
+  before(async () => {
+    gw = await startGateway({ deployments: [], settings: { authLockout: { failures: 3, windowMs: 60_000, lockoutMs: 60_000 } } });
+  });
+  after(async () => gw?.close());
+
+  test('wrong tokens from 10,000 other addresses do not unlock a locked-out address', { timeout: 120_000 }, async () => {
+    const attacker = '127.0.0.4';
+    for (let i = 0; i < 3; i++) await http(`${gw.url}/info`, { token: `guess-${i}`, localAddress: attacker });
+    assert.equal((await http(`${gw.url}/info`, { token: gw.token, localAddress: attacker })).status, 403);
+
+    // One wrong token from each of 10,000 other loopback addresses: more than the table holds.
+    const addresses = Array.from({ length: 10_000 }, (_, i) => `127.1.${i >> 8}.${i & 255}`);
+    const parallel = 32;
+    await Promise.all(
+      Array.from({ length: parallel }, async (_, lane) => {
+        for (let i = lane; i < addresses.length; i += parallel) {
+          assert.equal((await http(`${gw.url}/info`, { token: 'wrong', localAddress: addresses[i] })).status, 401);
+        }
+      }),
+    );
+
+    const after = await http(`${gw.url}/info`, { token: gw.token, localAddress: attacker });
+    assert.match(gatewayErrorMessage(after, 403), /too many wrong tokens from 127\.0\.0\.4/, 'still locked out');
+    assert.equal((await http(`${gw.url}/info`, { token: gw.token, localAddress: '127.1.0.1' })).status, 200, 'one wrong token locks nobody');
+  });
+});
+
+describe('gateway auth lockout on a dual-stack listener', () => {
+  let gw: GatewayFixture;
+  before(async () => {
+    gw = await startGateway({ deployments: [], host: '::', settings: { authLockout: { failures: 3, windowMs: 60_000, lockoutMs: 60_000 } } });
+  });
+  after(async () => gw?.close());
+
+  test('an IPv4 client (seen as ::ffff:a.b.c.d) is locked out as its IPv4 address; other IPv4 clients carry on', async () => {
+    for (let i = 0; i < 3; i++) gatewayErrorMessage(await http(`${gw.url}/info`, { token: `guess-${i}`, localAddress: '127.0.0.4' }), 401);
+    const locked = await http(`${gw.url}/info`, { token: gw.token, localAddress: '127.0.0.4' });
+    assert.match(gatewayErrorMessage(locked, 403), /too many wrong tokens from 127\.0\.0\.4: /);
+    assert.match(gw.notices.find((n) => n.kind === 'auth_lockout')?.message ?? '', /^127\.0\.0\.4 locked out/);
+    assert.equal((await http(`${gw.url}/info`, { token: gw.token, localAddress: '127.0.0.5' })).status, 200, 'all IPv4-mapped addresses share ::/64, yet they are not one client');
+  });
+
+  test('an IPv6 client is locked out with its whole /64', async () => {
+    const v6 = `http://[::1]:${gw.port}`;
+    for (let i = 0; i < 3; i++) gatewayErrorMessage(await http(`${v6}/info`, { token: `guess-${i}` }), 401);
+    assert.match(gatewayErrorMessage(await http(`${v6}/info`, { token: gw.token }), 403), /too many wrong tokens from ::\/64: /);
+    assert.equal((await http(`${gw.url}/info`, { token: gw.token, localAddress: '127.0.0.6' })).status, 200);
+  });
+});

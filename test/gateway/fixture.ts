@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request, type IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeploymentSpec, GatewaySettings, GpuInfo, Limits } from '../../orchestrator/config/types.ts';
@@ -68,6 +69,7 @@ export function testSpec(f: DeploymentFixture): DeploymentSpec {
     simulator: { loadSeconds: 0, tokensPerSecond: 0 },
     limits: { ...DEFAULT_LIMITS, ...f.limits },
     hfCache: tmpdir(),
+    loadTimeoutMs: 30 * 60_000,
   };
 }
 
@@ -89,6 +91,8 @@ export interface GatewayFixtureOptions {
   deployments: DeploymentFixture[];
   settings?: Partial<GatewaySettings>;
   gpus?: GpuInfo[];
+  /** Where the gateway listens (default 127.0.0.1; '::' for a dual-stack listener). */
+  host?: string;
 }
 
 export async function startGateway(options: GatewayFixtureOptions): Promise<GatewayFixture> {
@@ -104,9 +108,11 @@ export async function startGateway(options: GatewayFixtureOptions): Promise<Gate
   events.on('notice', (n: GatewayNotice) => notices.push(n));
   const settings = testSettings(options.settings);
   const gateway = createGateway({ table, settings: () => settings, tokens, gpus: () => options.gpus ?? [], events, log });
-  const port = await gateway.listen(0, '127.0.0.1');
+  const host = options.host ?? '127.0.0.1';
+  const port = await gateway.listen(0, host);
   return {
-    url: `http://127.0.0.1:${port}`,
+    // A dual-stack listener ('::') takes IPv4 clients too: they reach it as ::ffff:127.0.0.x.
+    url: `http://${host === '::' ? '127.0.0.1' : host}:${port}`,
     port,
     token: tokens.token,
     table,
@@ -165,6 +171,63 @@ export function http(url: string, options: HttpOptions = {}): Promise<HttpResult
     });
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+export interface RawExchange {
+  /** Everything the gateway sent until it closed the connection (or until the deadline). */
+  text: string;
+  /** The status of the first response, 0 when none came. */
+  status: number;
+  /** Whether the gateway closed the connection before the deadline. */
+  closed: boolean;
+  /** ms from the first byte sent to the first byte received (undefined when nothing came). */
+  answeredAfterMs?: number;
+}
+
+export interface RawOptions {
+  localAddress?: string;
+  /** Written after the head, one string every `intervalMs` (a client trickling its body). */
+  trickle?: { chunks: string[]; intervalMs: number };
+  /** Give up (and report what came) after this long; default 5000. */
+  deadlineMs?: number;
+}
+
+/**
+ * Sends bytes as they are on a plain TCP connection, for requests HTTP clients will not send (an
+ * absolute-form target, a body that trickles in), and collects what comes back.
+ */
+export function rawRequest(port: number, head: string, options: RawOptions = {}): Promise<RawExchange> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1', localAddress: options.localAddress });
+    let text = '';
+    let sentAt = 0;
+    let answeredAfterMs: number | undefined;
+    let trickleTimer: NodeJS.Timeout | undefined;
+    const done = (closed: boolean) => {
+      clearTimeout(deadline);
+      clearInterval(trickleTimer);
+      socket.destroy();
+      resolve({ text, status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), closed, answeredAfterMs });
+    };
+    const deadline = setTimeout(() => done(false), options.deadlineMs ?? 5000);
+    socket.on('connect', () => {
+      sentAt = performance.now();
+      socket.write(head);
+      const chunks = [...(options.trickle?.chunks ?? [])];
+      if (options.trickle) {
+        trickleTimer = setInterval(() => {
+          const chunk = chunks.shift();
+          if (chunk !== undefined && socket.writable) socket.write(chunk);
+        }, options.trickle.intervalMs);
+      }
+    });
+    socket.on('data', (d) => {
+      answeredAfterMs ??= performance.now() - sentAt;
+      text += d;
+    });
+    socket.on('close', () => done(true));
+    socket.on('error', () => {});
   });
 }
 

@@ -1,8 +1,9 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { nanoid } from 'nanoid';
 import { freePort } from '../../orchestrator/net.ts';
 import { ROOT } from './sim.ts';
 
@@ -30,6 +31,7 @@ export interface UpOptions {
   /** Extra env for the orchestrator process (e.g. PATH with a stand-in nvidia-smi); undefined removes a variable. */
   env?: Record<string, string | undefined>;
   stateDir?: string;
+  /** VALID_TOKEN (default: the state dir's stored token, like an operator who keeps it; else a new strong one). */
   token?: string;
   extraArgs?: string[];
   /** Gateway port (default: a free one). */
@@ -66,11 +68,20 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   }
 }
 
+/** The token an earlier `up` stored in the state dir, if any (`up` refuses a VALID_TOKEN that differs from it). */
+async function storedToken(stateDir: string): Promise<string | undefined> {
+  try {
+    return (JSON.parse(await readFile(join(stateDir, 'token.json'), 'utf8')) as { token?: string }).token;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs `up` (orchestrator/cli/main.ts) as a child process on a free port, like an operator would. */
 export async function runUp(options: UpOptions): Promise<RunningUp> {
   const port = options.port ?? (await freePort());
   const stateDir = options.stateDir ?? (await mkdtemp(join(tmpdir(), 'fleet-state-')));
-  const token = options.token ?? `test-token-${Math.random().toString(36).slice(2)}-${Date.now()}`;
+  const token = options.token ?? (await storedToken(stateDir)) ?? nanoid(32);
   const fleet = options.fleet ?? uniqueFleet();
   const lockDir = options.lockDir ?? (await testLockDir());
   const [file, ...args] = options.command ?? [process.execPath, '--import', 'tsx', join(ROOT, 'orchestrator/cli/main.ts'), 'up'];

@@ -8,6 +8,7 @@ import { parse, stringify } from 'yaml';
 import { freePort } from '../../orchestrator/net.ts';
 import { ROOT } from '../helpers/sim.ts';
 import { runUp, type RunningUp } from '../helpers/up.ts';
+import { contractMetrics } from '../../scripts/conformance/contract-metrics.ts';
 import { exposedNames, metricNames } from './promql-names.ts';
 
 // The monitoring bundle (docker/prometheus, docker/grafana): promtool checks, the alert rules' own unit
@@ -17,19 +18,18 @@ const BUNDLE = join(ROOT, 'docker/prometheus');
 const GRAFANA = join(ROOT, 'docker/grafana/dashboard.json');
 const DEMO_KEYS = ['hermes-2-pro-tgi/gpu0', 'hermes-2-pro-tgi/gpu1', 'llava-v1.6-mistral-7b-tgi/gpu0'];
 
-/** What the gateway exposes (issue 2 and 4) and what TGI exposes, by base name; histograms marked. */
+/** What the gateway exposes (issue 2 and 4), by base name; histograms marked. */
 const GATEWAY_METRICS: Record<string, 'histogram' | 'plain'> = {
   gateway_requests_total: 'plain', gateway_request_duration_seconds: 'histogram', gateway_time_to_first_token_seconds: 'histogram',
   gateway_generated_tokens_total: 'plain', gateway_requests_in_flight: 'plain', gateway_rate_limited_total: 'plain', gateway_auth_failures_total: 'plain',
   deployment_ready: 'plain', deployment_restarts_total: 'plain', deployment_start_time_seconds: 'plain', deployment_failed_attempts: 'plain', gpu_memory_used_bytes: 'plain', gpu_memory_total_bytes: 'plain', gpu_utilization_ratio: 'plain',
 };
-const TGI_METRICS: Record<string, 'histogram' | 'plain'> = {
-  tgi_request_count: 'plain', tgi_request_success: 'plain', tgi_request_failure: 'plain', tgi_queue_size: 'plain', tgi_batch_current_size: 'plain',
-  tgi_batch_current_max_tokens: 'plain', tgi_batch_max_total_tokens: 'plain', tgi_request_duration: 'histogram', tgi_request_validation_duration: 'histogram',
-  tgi_request_queue_duration: 'histogram', tgi_request_inference_duration: 'histogram', tgi_request_mean_time_per_token_duration: 'histogram',
-  tgi_request_input_length: 'histogram', tgi_request_generated_tokens: 'histogram', tgi_batch_forward_duration: 'histogram',
-};
-const KNOWN = new Set(['up', ...Object.entries({ ...GATEWAY_METRICS, ...TGI_METRICS }).flatMap(([name, kind]) => (kind === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name]))]);
+/** What real TGI exports: the Metrics table of docs/tgi-contract.md, the one list of tgi_* names. */
+const TGI_METRICS: Record<string, 'histogram' | 'summary' | 'plain'> = Object.fromEntries(
+  contractMetrics().map(({ name, type }) => [name, type === 'histogram' || type === 'summary' ? type : 'plain']),
+);
+const SERIES_SUFFIXES = { histogram: ['_bucket', '_sum', '_count'], summary: ['', '_sum', '_count'], plain: [''] };
+const KNOWN = new Set(['up', ...Object.entries({ ...GATEWAY_METRICS, ...TGI_METRICS }).flatMap(([name, kind]) => SERIES_SUFFIXES[kind].map((suffix) => name + suffix))]);
 
 function promtool(...args: string[]): string {
   const r = spawnSync('promtool', args, { cwd: ROOT, encoding: 'utf8' });
@@ -84,7 +84,7 @@ describe('monitoring bundle', () => {
       const names = metricNames(expr);
       assert.ok(names.length > 0, `"${title}" queries no metric: ${expr}`);
       for (const n of names) {
-        assert.ok(KNOWN.has(n), `"${title}" queries ${n}, which neither the gateway nor TGI exposes`);
+        assert.ok(KNOWN.has(n), `"${title}" queries ${n}, which neither the gateway nor TGI exposes (TGI's series: docs/tgi-contract.md, Metrics)`);
         used.add(n.replace(/_(bucket|sum|count)$/, ''));
       }
     }

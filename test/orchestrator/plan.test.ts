@@ -14,7 +14,7 @@ function spec(key: string, extra: Partial<DeploymentSpec> = {}): DeploymentSpec 
   return {
     key, model, gpuLabel, gpus: [Number(gpuLabel.slice(3))], modelId: `org/${model}`, runtime: 'docker', accelerator: 'nvidia', vision: false,
     image: 'tgi-sim:local', pull: 'never', shmSizeBytes: 1 << 30, env: {}, launcher: {}, simulator: { loadSeconds: 0, tokensPerSecond: 0 },
-    limits, hfCache: '/tmp/hf', ...extra,
+    limits, hfCache: '/tmp/hf', loadTimeoutMs: 30 * 60_000, ...extra,
   };
 }
 const changed = (key: string) => spec(key, { launcher: { rev: 1 } });

@@ -19,7 +19,7 @@ function spec(model: string, runtime: DeploymentSpec['runtime'], extra: Partial<
   return {
     key: `${model}/gpu0`, model, gpuLabel: 'gpu0', gpus: [0], modelId: `sim/${model}`, runtime, accelerator: 'nvidia', vision: false,
     image: 'unused', pull: 'never', shmSizeBytes: 1 << 26, env: {}, launcher: {}, simulator: { loadSeconds: 0, tokensPerSecond: 0 },
-    limits: { requestsPerSecond: 100, burst: 100, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 }, hfCache: tmpdir(), ...extra,
+    limits: { requestsPerSecond: 100, burst: 100, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 }, hfCache: tmpdir(), loadTimeoutMs: 30 * 60_000, ...extra,
   };
 }
 
@@ -146,5 +146,20 @@ describe('supervised local processes', () => {
     assert.throws(() => process.kill(pid, 0), /ESRCH/);
     assert.equal(commands.table.all().length, 0);
   });
+  test('load_timeout counts time without progress: a load that keeps printing is never cut, a silent one is, saying how to raise it', async () => {
+    const slowButAdvancing = `for i in 1 2 3 4 5 6; do echo "Download file: model-0000$i-of-00006.safetensors"; sleep 0.5; done; exec "$@"`;
+    const silent = `echo 'Starting download process.'; sleep 60`;
+    await commands.run(
+      spec('advancing', 'process', { command: ['bash', '-c', slowButAdvancing, 'launcher', ...simulatorCommand], env: { SIM_LOAD_SECONDS: '0' }, loadTimeoutMs: 1500 }),
+      spec('stalled', 'process', { command: ['bash', '-c', silent, 'launcher'], loadTimeoutMs: 1500 }),
+    );
+    const advancing = commands.get('advancing/gpu0');
+    const stalled = commands.get('stalled/gpu0');
+    assert.equal(await advancing.settled(), true, JSON.stringify(advancing.lastFailure));
+    assert.equal(await stalled.settled(), false);
+    assert.match(stalled.lastFailure!.message, /made no progress for 2 s while loading .*raise load_timeout for stalled in models\.yaml/);
+    assert.ok(stalled.nextRetryAt, 'retried: a stall may pass');
+  });
+
 });
 

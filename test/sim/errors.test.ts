@@ -3,6 +3,11 @@ import assert from 'node:assert/strict';
 import { startSim, type SimProcess } from '../helpers/sim.ts';
 import { postJson, send, waitForInFlight } from './fixtures.ts';
 
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.ok(condition());
+}
+
 let sim: SimProcess;
 
 before(async () => {
@@ -10,16 +15,26 @@ before(async () => {
 });
 after(() => sim.stop());
 
+/** A 422 validation error: InferError's "Input validation error: " prefix (router/src/infer/mod.rs) and the ValidationError message. */
 async function expectValidation(parameters: unknown, error: string, inputs = 'Hello world') {
   const res = await postJson(`${sim.url}/generate`, { inputs, parameters });
   assert.equal(res.status, 422, res.body);
   assert.equal(res.headers['content-type'], 'application/json');
-  assert.deepEqual(JSON.parse(res.body), { error, error_type: 'validation' });
+  assert.deepEqual(JSON.parse(res.body), { error: `Input validation error: ${error}`, error_type: 'validation' });
 }
 
-describe('422 validation errors, with TGI messages', () => {
+describe('422 validation errors, with TGI messages (router/src/validation.rs)', () => {
   test('input tokens + max_new_tokens over max_total_tokens', async () => {
     await expectValidation({ max_new_tokens: 98 }, '`inputs` tokens + `max_new_tokens` must be <= 100. Given: 3 `inputs` tokens and 98 `max_new_tokens`');
+  });
+
+  test('max_new_tokens counts as min(max_new_tokens, 1024) in that check (validate_input, DEFAULT_GENERATION_LENGTH)', async () => {
+    await expectValidation({ max_new_tokens: 5000 }, '`inputs` tokens + `max_new_tokens` must be <= 100. Given: 3 `inputs` tokens and 1024 `max_new_tokens`');
+  });
+
+  test('a prompt over max_total_tokens gets the total-tokens message, which is checked first (validate_input)', async () => {
+    const inputs = Array.from({ length: 120 }, () => 'word').join(' ');
+    await expectValidation({}, '`inputs` tokens + `max_new_tokens` must be <= 100. Given: 121 `inputs` tokens and 0 `max_new_tokens`', inputs);
   });
 
   test('input over max_input_tokens', async () => {
@@ -43,8 +58,22 @@ describe('422 validation errors, with TGI messages', () => {
     await expectValidation({ temperature: 0 }, '`temperature` must be strictly positive');
     await expectValidation({ top_p: 1 }, '`top_p` must be > 0.0 and < 1.0');
     await expectValidation({ top_k: 0 }, '`top_k` must be strictly positive');
+    await expectValidation({ typical_p: 0 }, '`typical_p` must be > 0.0 and < 1.0');
     await expectValidation({ repetition_penalty: 0 }, '`repetition_penalty` must be strictly positive');
+    await expectValidation({ frequency_penalty: -2.5 }, '`frequency_penalty` must be >= -2.0 and <= 2.0');
     await expectValidation({ max_new_tokens: 0 }, '`max_new_tokens` must be strictly positive');
+  });
+
+  test('top_n_tokens over --max-top-n-tokens, truncate 0 or over --max-input-tokens', async () => {
+    await expectValidation({ top_n_tokens: 6 }, '`top_n_tokens` must be >= 0 and <= 5. Given: 6');
+    await expectValidation({ truncate: 0 }, '`truncate` must be strictly positive and less than 20. Given: 0');
+    await expectValidation({ truncate: 21 }, '`truncate` must be strictly positive and less than 20. Given: 21');
+  });
+
+  test('checks run in validation.rs order: the first failing one is reported', async () => {
+    await expectValidation({ best_of: 2, temperature: 0, top_k: 0 }, '`temperature` must be strictly positive');
+    await expectValidation({ top_k: 0, max_new_tokens: 0, stop: ['a', 'b', 'c', 'd', 'e'] }, '`top_k` must be strictly positive');
+    await expectValidation({ truncate: 0 }, '`inputs` cannot be empty', '');
   });
 
   test('empty inputs', async () => {
@@ -108,6 +137,15 @@ describe('429 overloaded beyond --max-concurrent-requests, with no queue', () =>
     assert.equal(res.body, 'data: {"error":"Model is overloaded","error_type":"overloaded"}\n\n');
   });
 
+  test('the permit is taken before validation: an invalid request is 429 too (router/src/infer/mod.rs)', async () => {
+    const res = await postJson(`${busy.url}/generate`, { inputs: 'second', parameters: { temperature: 0 } });
+    assert.equal(res.status, 429);
+  });
+
+  test('the router logs the refusal as tokio words it (infer/mod.rs:118)', async () => {
+    await waitFor(() => busy.output().includes('router/src/infer/mod.rs:118: no permits available'));
+  });
+
   test('a chat stream carries it as an OpenAI error event, then [DONE]', async () => {
     const res = await postJson(`${busy.url}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hi' }], stream: true });
     assert.equal(res.status, 200);
@@ -118,5 +156,36 @@ describe('429 overloaded beyond --max-concurrent-requests, with no queue', () =>
     const metrics = (await send(`${busy.url}/metrics`)).body;
     const count = Number(/tgi_request_failure\{err="overloaded"\} (\d+)/.exec(metrics)![1]);
     assert.ok(count >= 1);
+  });
+});
+
+describe('--api-key guards the base routes only (router/src/server.rs)', () => {
+  let guarded: SimProcess;
+
+  before(async () => {
+    guarded = await startSim({ args: ['--api-key', 'Sekret'] });
+  });
+  after(() => guarded.stop());
+
+  const generate = (authorization?: string) =>
+    send(`${guarded.url}/generate`, { body: JSON.stringify({ inputs: 'Hi', parameters: { max_new_tokens: 1 } }), headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) } });
+
+  test('without or with a wrong key: 401 with an empty body', async () => {
+    for (const authorization of [undefined, 'Bearer nope', 'Sekret']) {
+      const res = await generate(authorization);
+      assert.equal(res.status, 401, String(authorization));
+      assert.equal(res.body, '');
+    }
+  });
+
+  test('the key is compared case-insensitively, "Bearer " included', async () => {
+    assert.equal((await generate('Bearer Sekret')).status, 200);
+    assert.equal((await generate('bearer sekret')).status, 200);
+  });
+
+  test('the info routes and /chat_tokenize never ask for it', async () => {
+    for (const path of ['/health', '/info', '/metrics', '/v1/models', '/']) assert.equal((await send(`${guarded.url}${path}`)).status, 200, path);
+    assert.equal((await postJson(`${guarded.url}/chat_tokenize`, { messages: [{ role: 'user', content: 'hi' }] })).status, 200);
+    assert.equal((await postJson(`${guarded.url}/tokenize`, { inputs: 'hi' })).status, 401, '/tokenize is a base route');
   });
 });

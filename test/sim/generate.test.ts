@@ -63,12 +63,16 @@ describe('POST /generate', () => {
     assert.equal(typeof JSON.parse(res.body).generated_text, 'string');
   });
 
-  test('decoder_input_details returns the prompt tokens, the first without a logprob', async () => {
-    const { res, json } = await generate({ inputs: 'Deep learning is', parameters: { max_new_tokens: 2, decoder_input_details: true } });
-    const prefill = json.details.prefill;
-    assert.equal(prefill.length, Number(res.headers['x-prompt-tokens']));
-    assert.deepEqual(prefill[0], { id: 1, text: '<s>', logprob: null });
-    assert.ok(prefill.slice(1).every((t: { logprob: number }) => typeof t.logprob === 'number'));
+  test('decoder_input_details gives prefill: [] without --enable-prefill-logprobs (launcher/src/main.rs, flash_causal_lm.py)', async () => {
+    const { json } = await generate({ inputs: 'Deep learning is', parameters: { max_new_tokens: 2, decoder_input_details: true } });
+    assert.deepEqual(json.details.prefill, []);
+    assert.equal(json.details.generated_tokens, 2, 'decoder_input_details alone turns details on');
+  });
+
+  test('details.seed is null unless do_sample, even with a seed or warpers (flash_causal_lm.py: seed if do_sample else None)', async () => {
+    const seeded = (await generate({ inputs: 'Seeds', parameters: { max_new_tokens: 2, seed: 5, details: true } })).json.details.seed;
+    const warped = (await generate({ inputs: 'Seeds', parameters: { max_new_tokens: 2, temperature: 0.5, seed: 5, details: true } })).json.details.seed;
+    assert.deepEqual([seeded, warped], [null, null]);
   });
 
   test('is deterministic for a prompt (greedy) and for a prompt and seed (sampling)', async () => {
@@ -166,6 +170,12 @@ describe('read-only routes', () => {
     }
   });
 
+  test('POST /tokenize: byte offsets, the text of each token is its bytes, truncate is ignored (server.rs encoding_to_tokens)', async () => {
+    const inputs = 'Héllo wörld';
+    const tokens = JSON.parse((await postJson(`${sim.url}/tokenize`, { inputs, parameters: { truncate: 1 } })).body);
+    assert.deepEqual(tokens.map((t: { text: string; start: number; stop: number }) => [t.text, t.start, t.stop]), [['', 0, 0], ['Héllo', 0, 6], [' wörld', 6, 13]]);
+  });
+
   test('GET /info has the TGI 3.x fields and the simulator block', async () => {
     const info = JSON.parse((await send(`${sim.url}/info`)).body);
     assert.deepEqual(Object.keys(info), [
@@ -193,10 +203,101 @@ describe('read-only routes', () => {
     assert.deepEqual(models, { object: 'list', data: [{ id: 'sim/generate-test', object: 'model', created: 0, owned_by: 'sim/generate-test' }] });
   });
 
-  test('unknown paths are 404 and known paths with the wrong method 405', async () => {
+  test('unknown paths are 404 and known paths with the wrong method 405 with axum\'s allow header', async () => {
     assert.equal((await send(`${sim.url}/nope`)).status, 404);
     const wrong = await send(`${sim.url}/generate`);
     assert.equal(wrong.status, 405);
     assert.equal(wrong.headers.allow, 'POST');
+    const info = await send(`${sim.url}/info`, { method: 'POST', body: '{}' });
+    assert.equal(info.status, 405);
+    assert.equal(info.headers.allow, 'GET,HEAD');
+  });
+});
+
+describe('POST /vertex and POST /invocations (router/src/vertex.rs, sagemaker.rs)', () => {
+  test('/vertex: one prediction per instance; no instance is 422 "Input validation error"', async () => {
+    const ok = await postJson(`${sim.url}/vertex`, { instances: [{ inputs: 'one', parameters: { max_new_tokens: 2 } }, { messages: [{ role: 'user', content: 'two' }], max_tokens: 2 }] });
+    assert.equal(ok.status, 200, ok.body);
+    const { predictions } = JSON.parse(ok.body);
+    assert.equal(predictions.length, 2);
+    const empty = await postJson(`${sim.url}/vertex`, { instances: [] });
+    assert.equal(empty.status, 422);
+    assert.deepEqual(JSON.parse(empty.body), { error: 'Input validation error', error_type: 'Input validation error' });
+  });
+
+  test('/vertex keeps only max_new_tokens and seed of a generate instance: other parameters are not validated', async () => {
+    const res = await postJson(`${sim.url}/vertex`, { instances: [{ inputs: 'one', parameters: { max_new_tokens: 2, temperature: 0 } }] });
+    assert.equal(res.status, 200, res.body);
+  });
+
+  test('/vertex: a failing instance makes the whole answer 500 "Incomplete generation"', async () => {
+    const failing = await postJson(`${sim.url}/vertex`, { instances: [{ inputs: '' }] });
+    assert.equal(failing.status, 500);
+    assert.deepEqual(JSON.parse(failing.body), { error: 'Incomplete generation', error_type: 'Incomplete generation' });
+  });
+
+  test('/invocations dispatches generate, chat and completions bodies, and refuses others in plain text', async () => {
+    const generated = JSON.parse((await postJson(`${sim.url}/invocations`, { inputs: 'Hi', parameters: { max_new_tokens: 2 } })).body);
+    assert.ok(Array.isArray(generated));
+    assert.equal(JSON.parse((await postJson(`${sim.url}/invocations`, { messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2 })).body).object, 'chat.completion');
+    assert.equal(JSON.parse((await postJson(`${sim.url}/invocations`, { prompt: 'Hi', max_tokens: 2 })).body).object, 'text_completion');
+    const neither = await postJson(`${sim.url}/invocations`, { nothing: 1 });
+    assert.equal(neither.status, 422);
+    assert.equal(neither.headers['content-type'], 'text/plain; charset=utf-8');
+    assert.equal(neither.body, 'Failed to deserialize the JSON body into the target type: data did not match any variant of untagged enum SagemakerRequest');
+  });
+});
+
+describe('max_new_tokens above 1024 (router/src/validation.rs, infer/mod.rs re-queues in rounds)', () => {
+  let roomy: SimProcess;
+
+  before(async () => {
+    roomy = await startSim({ args: ['--max-total-tokens', '3000'] });
+  });
+  after(() => roomy.stop());
+
+  const generated = async (maxNewTokens: number) => {
+    const res = await postJson(`${roomy.url}/generate`, { inputs: 'Long', parameters: { max_new_tokens: maxNewTokens, details: true } });
+    assert.equal(res.status, 200, res.body);
+    return JSON.parse(res.body).details;
+  };
+
+  test('is accepted when input + 1024 fits, and runs in whole rounds of 1024: 1500 gives 2048 tokens', async () => {
+    const details = await generated(1500);
+    assert.deepEqual([details.finish_reason, details.generated_tokens], ['length', 2048]);
+  });
+
+  test('a round that would pass max_total_tokens is not run: 5000 gives 2048 tokens with 3000 in all', async () => {
+    const details = await generated(5000);
+    assert.deepEqual([details.finish_reason, details.generated_tokens], ['length', 2048]);
+  });
+
+  test('tgi_request_max_new_tokens records the validated value, min(max_new_tokens, 1024)', async () => {
+    const metrics = (await send(`${roomy.url}/metrics`)).body;
+    const sum = Number(/^tgi_request_max_new_tokens_sum (\S+)$/m.exec(metrics)![1]);
+    const count = Number(/^tgi_request_max_new_tokens_count (\S+)$/m.exec(metrics)![1]);
+    assert.equal(sum / count, 1024);
+  });
+});
+
+describe('--enable-prefill-logprobs (launcher/src/main.rs sets REQUEST_LOGPROBS for the shards)', () => {
+  let withPrefill: SimProcess;
+
+  before(async () => {
+    withPrefill = await startSim({ args: ['--enable-prefill-logprobs'] });
+  });
+  after(() => withPrefill.stop());
+
+  test('decoder_input_details returns the prompt tokens, the first without a logprob', async () => {
+    const res = await postJson(`${withPrefill.url}/generate`, { inputs: 'Deep learning is', parameters: { max_new_tokens: 2, decoder_input_details: true } });
+    const prefill = JSON.parse(res.body).details.prefill;
+    assert.equal(prefill.length, Number(res.headers['x-prompt-tokens']));
+    assert.deepEqual(prefill[0], { id: 1, text: '<s>', logprob: null });
+    assert.ok(prefill.slice(1).every((t: { logprob: number }) => typeof t.logprob === 'number'));
+  });
+
+  test('without decoder_input_details prefill stays empty', async () => {
+    const res = await postJson(`${withPrefill.url}/generate`, { inputs: 'Deep learning is', parameters: { max_new_tokens: 2, details: true } });
+    assert.deepEqual(JSON.parse(res.body).details.prefill, []);
   });
 });

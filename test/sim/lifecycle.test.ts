@@ -84,7 +84,16 @@ describe('start-up', () => {
   test('setting both MAX_INPUT_TOKENS and MAX_INPUT_LENGTH is an error, exit 1', async () => {
     const sim = await startSim({ waitReady: false, env: { MAX_INPUT_TOKENS: '10', MAX_INPUT_LENGTH: '10' } });
     assert.equal(await sim.exited, 1);
-    assert.match(sim.output(), /Cannot set both `max_input_tokens` and `max_input_length`/);
+    assert.match(sim.output(), /Both `max_input_tokens` \(10\) and `max_input_length` \(10\) are set/);
+  });
+
+  test('the launcher\'s other token-limit errors, worded as launcher/src/main.rs words them, exit 1', async () => {
+    const inverted = await startSim({ waitReady: false, args: ['--max-input-tokens', '600', '--max-total-tokens', '500'] });
+    assert.equal(await inverted.exited, 1);
+    assert.match(inverted.output(), /Error: ArgumentValidation\("`max_input_tokens`\(600\) must be < `max_total_tokens`\(500\)"\)/);
+    const batch = await startSim({ waitReady: false, args: ['--max-total-tokens', '500', '--max-batch-total-tokens', '400'] });
+    assert.equal(await batch.exited, 1);
+    assert.match(batch.output(), /Error: ArgumentValidation\("`max_total_tokens` must be <= `max_batch_total_tokens`. Given: 500 and 400"\)/);
   });
 
   test('--help prints the usage and exits 0', async () => {

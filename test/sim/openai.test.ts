@@ -66,9 +66,45 @@ describe('POST /v1/chat/completions', () => {
     assert.equal(events.at(-1), '[DONE]');
   });
 
-  test('a stopping model reports finish_reason "stop"', async () => {
+  test('a stopping model reports finish_reason "stop"; a stop sequence "stop_sequence" (FinishReason::format(true))', async () => {
     const res = await postJson(`${sim.url}/v1/chat/completions`, { messages, temperature: 0 });
+    const text = JSON.parse(res.body).choices[0].message.content as string;
     assert.equal(JSON.parse(res.body).choices[0].finish_reason, 'stop');
+    const stopped = await postJson(`${sim.url}/v1/chat/completions`, { messages, temperature: 0, stop: [text.split(' ')[2]] });
+    assert.equal(JSON.parse(stopped.body).choices[0].finish_reason, 'stop_sequence');
+  });
+
+  test('the answer names the requested model unless it is "tgi" or absent', async () => {
+    const named = JSON.parse((await postJson(`${sim.url}/v1/chat/completions`, { model: 'my-adapter', messages, max_tokens: 1 })).body);
+    assert.equal(named.model, 'my-adapter');
+    const tgi = JSON.parse((await postJson(`${sim.url}/v1/chat/completions`, { model: 'tgi', messages, max_tokens: 1 })).body);
+    assert.equal(tgi.model, 'sim/chat-model');
+  });
+
+  test('the template brings BOS: chat is tokenized without adding it again (lib.rs try_into_generate)', async () => {
+    const tokenized = JSON.parse((await postJson(`${sim.url}/chat_tokenize`, { messages })).body);
+    assert.ok(tokenized.templated_text.startsWith('<s><|im_start|>system\n'));
+    assert.deepEqual(tokenized.tokenize_response[0], { id: 1, text: '<s>', start: 0, stop: 3 });
+    assert.equal(tokenized.tokenize_response.filter((t: { id: number }) => t.id === 1).length, 1);
+  });
+
+  test('a final assistant message is continued, not closed (chat_template.rs)', async () => {
+    const tokenized = JSON.parse((await postJson(`${sim.url}/chat_tokenize`, { messages: [...messages, { role: 'assistant', content: 'Deep learning is' }] })).body);
+    assert.ok(tokenized.templated_text.endsWith('<|im_start|>assistant\nDeep learning is'), tokenized.templated_text);
+  });
+
+  test('max_completion_tokens is an alias of max_tokens; both at once is serde\'s duplicate field', async () => {
+    const alias = JSON.parse((await postJson(`${sim.url}/v1/chat/completions`, { messages, max_completion_tokens: 3 })).body);
+    assert.equal(alias.usage.completion_tokens, 3);
+    const both = await postJson(`${sim.url}/v1/chat/completions`, { messages, max_tokens: 3, max_completion_tokens: 3 });
+    assert.equal(both.status, 422);
+    assert.equal(both.body, 'Failed to deserialize the JSON body into the target type: duplicate field `max_tokens`');
+  });
+
+  test('a message needs content or tool_calls (MessageBody is untagged)', async () => {
+    const res = await postJson(`${sim.url}/v1/chat/completions`, { messages: [{ role: 'user' }] });
+    assert.equal(res.status, 422);
+    assert.equal(res.body, 'Failed to deserialize the JSON body into the target type: messages[0]: data did not match any variant of untagged enum MessageBody');
   });
 
   test('a validation error mid-stream is an OpenAI error event followed by [DONE]', async () => {
@@ -83,10 +119,11 @@ describe('POST /v1/chat/completions', () => {
     assert.equal(events[1], '[DONE]');
   });
 
-  test('a non-streaming validation error is a 422 TGI error body', async () => {
+  test('a non-streaming validation error is a 422 TGI error body, with the prefix', async () => {
     const res = await postJson(`${sim.url}/v1/chat/completions`, { messages, max_tokens: 5000 });
     assert.equal(res.status, 422);
     assert.equal(JSON.parse(res.body).error_type, 'validation');
+    assert.match(JSON.parse(res.body).error, /^Input validation error: `inputs` tokens \+ `max_new_tokens` must be <= 1024\. Given: \d+ `inputs` tokens and 1024 `max_new_tokens`$/);
   });
 
   test('logprobs come per token when asked', async () => {
@@ -115,14 +152,42 @@ describe('POST /v1/chat/completions', () => {
 });
 
 describe('POST /v1/completions', () => {
-  test('a string prompt; max_tokens defaults to 100', async () => {
+  test('a string prompt; no default max_tokens: the model runs to EOS, reported as "stop" (server.rs completions, FinishReason::format)', async () => {
     const res = await postJson(`${sim.url}/v1/completions`, { prompt: 'Once upon a time', temperature: 0 });
     assert.equal(res.status, 200);
     const body = JSON.parse(res.body);
     assert.equal(body.object, 'text_completion');
     assert.equal(body.choices.length, 1);
-    assert.equal(body.usage.completion_tokens, 100);
-    assert.equal(body.choices[0].finish_reason, 'length');
+    assert.ok(body.usage.completion_tokens >= 12 && body.usage.completion_tokens < 100, `EOS after ${body.usage.completion_tokens} tokens`);
+    assert.equal(body.choices[0].finish_reason, 'stop');
+  });
+
+  test('headers are summed, without x-compute-time; a stop sequence is reported as stop_sequence', async () => {
+    const free = JSON.parse((await postJson(`${sim.url}/v1/completions`, { prompt: 'Stop here', max_tokens: 20, temperature: 0 })).body).choices[0].text as string;
+    const stop = free.split(' ')[2];
+    const res = await postJson(`${sim.url}/v1/completions`, { prompt: 'Stop here', max_tokens: 20, temperature: 0, stop: [stop] });
+    assert.equal(res.headers['x-compute-time'], undefined);
+    assert.equal(res.headers['x-prompt-tokens'], String(JSON.parse(res.body).usage.prompt_tokens));
+    assert.equal(JSON.parse(res.body).choices[0].finish_reason, 'stop_sequence');
+  });
+
+  test('an empty prompt list is the serde 422 of PromptDeserializer (lib.rs)', async () => {
+    const res = await postJson(`${sim.url}/v1/completions`, { prompt: [] });
+    assert.equal(res.status, 422);
+    assert.equal(res.body, 'Failed to deserialize the JSON body into the target type: prompt: Empty array detected. Do not use an empty array for the prompt.');
+  });
+
+  test('suffix is refused with its own error_type', async () => {
+    const res = await postJson(`${sim.url}/v1/completions`, { prompt: 'x', suffix: 'y' });
+    assert.equal(res.status, 422);
+    assert.deepEqual(JSON.parse(res.body), { error: 'Suffix is not supported and can be achieved by preprocessing the prompt.', error_type: 'suffix not supported' });
+  });
+
+  test('stream: the last event names the finish reason as TGI does (eos_token), errors are OpenAI error events', async () => {
+    const events = sseData((await postJson(`${sim.url}/v1/completions`, { prompt: 'x', temperature: 0, stream: true })).body);
+    assert.equal(JSON.parse(events.at(-2)!).choices[0].finish_reason, 'eos_token');
+    const failed = sseData((await postJson(`${sim.url}/v1/completions`, { prompt: 'x', max_tokens: 0, stream: true })).body);
+    assert.deepEqual(failed, ['{"error":{"message":"Input validation error: `max_new_tokens` must be strictly positive","http_status_code":422}}', '[DONE]']);
   });
 
   test('an array of prompts gives one choice each, usage summed', async () => {

@@ -10,23 +10,28 @@ import { openAiFinishReason } from '../tgi-json.ts';
 import { jsonBody, type Exchange } from './exchange.ts';
 import { generateInternal, streamHeaders, streamInternal, type GenerateResult } from './generation.ts';
 
-/** max_tokens defaults to 100 here; temperature 0 means greedy, anything else samples. */
+/**
+ * One GenerateRequest per prompt. Without max_tokens the request may generate up to
+ * max_total_tokens − input (validation's default); temperature 0 means greedy, anything else samples.
+ */
 function toGenerateRequests(completion: CompletionRequest): GenerateRequest[] {
   const greedy = completion.temperature === 0;
   return completion.prompt.map((inputs) => ({
     inputs,
+    addSpecialTokens: true,
     parameters: {
       temperature: greedy ? undefined : completion.temperature,
       repetition_penalty: completion.repetition_penalty,
       frequency_penalty: completion.frequency_penalty,
       top_p: completion.top_p,
       do_sample: !greedy,
-      max_new_tokens: completion.max_tokens ?? 100,
+      max_new_tokens: completion.max_tokens,
       stop: completion.stop ?? [],
       watermark: false,
       details: true,
       decoder_input_details: !completion.stream,
       seed: completion.seed,
+      adapter_id: completion.model !== undefined && completion.model !== 'tgi' ? completion.model : undefined,
     },
   }));
 }
@@ -36,7 +41,11 @@ function created(): number {
 }
 
 export async function completions(x: Exchange): Promise<void> {
-  const completion = readShape(readCompletionRequest, await jsonBody(x));
+  await completionsWith(x, readShape(readCompletionRequest, await jsonBody(x)));
+}
+
+/** The route once its body is read (/invocations reads it itself). */
+export async function completionsWith(x: Exchange, completion: CompletionRequest): Promise<void> {
   const { app } = x;
   app.metrics.requestCount.inc();
   if (completion.suffix !== undefined) {
@@ -52,7 +61,10 @@ export async function completions(x: Exchange): Promise<void> {
   else await answerCompletions(x, requests);
 }
 
-/** All prompts run at once; the first error cancels the others and fails the request. Headers are summed. */
+/**
+ * All prompts run at once; the first error cancels the others and fails the request. Headers are
+ * summed (x-compute-time is not: TGI's sum cannot parse its fractional seconds and leaves it out).
+ */
 async function answerCompletions(x: Exchange, requests: GenerateRequest[]): Promise<void> {
   const cancel = new AbortController();
   const signal = AbortSignal.any([x.signal, cancel.signal]);
@@ -68,10 +80,11 @@ async function answerCompletions(x: Exchange, requests: GenerateRequest[]): Prom
   const done = results as GenerateResult[];
   const sum = (header: string) => done.reduce((total, result) => total + Number(result.headers[header]), 0);
   const headers: Record<string, string> = { 'x-compute-type': done[0].headers['x-compute-type'] };
-  for (const header of ['x-compute-characters', 'x-total-time', 'x-validation-time', 'x-queue-time', 'x-inference-time', 'x-time-per-token', 'x-prompt-tokens', 'x-generated-tokens']) headers[header] = String(sum(header));
+  headers['x-compute-characters'] = String(sum('x-compute-characters'));
+  for (const header of ['x-total-time', 'x-validation-time', 'x-queue-time', 'x-inference-time', 'x-time-per-token', 'x-prompt-tokens', 'x-generated-tokens']) headers[header] = String(sum(header));
   const usage = done.reduce(
-    (total, { body }) => {
-      const prompt = body.details!.prefill.length;
+    (total, { body, run }) => {
+      const prompt = run.valid.inputLength;
       const generated = body.details!.generated_tokens;
       return { prompt_tokens: total.prompt_tokens + prompt, completion_tokens: total.completion_tokens + generated, total_tokens: total.total_tokens + prompt + generated };
     },
@@ -93,7 +106,10 @@ async function answerCompletions(x: Exchange, requests: GenerateRequest[]): Prom
   );
 }
 
-/** Events of all prompts interleave as they are produced; errors are TGI error events; ends with [DONE]. */
+/**
+ * Events of all prompts interleave as they are produced; each prompt's last event carries its usage
+ * and its finish_reason as TGI names it (eos_token, not stop); errors are OpenAI error events; ends with [DONE].
+ */
 async function streamCompletions(x: Exchange, requests: GenerateRequest[]): Promise<void> {
   const headers = streamHeaders(requests.map((request) => request.inputs).join(''));
   const sse = new SseStream(x.res, headers, x.app.settings.sim.keepAliveSeconds * 1000);
@@ -108,7 +124,7 @@ async function streamCompletions(x: Exchange, requests: GenerateRequest[]): Prom
 async function relay(app: App, sse: SseStream, request: GenerateRequest, index: number, receivedAt: number): Promise<void> {
   for await (const item of streamInternal(app, request, receivedAt, sse.signal)) {
     if (item instanceof TgiError) {
-      sse.send(item.body());
+      sse.send(item.openAiEvent());
       continue;
     }
     const { event } = item;

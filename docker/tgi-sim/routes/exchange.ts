@@ -11,13 +11,11 @@ export interface Exchange {
   receivedAt: number;
   /** Aborted when the client goes away before the response is complete. */
   signal: AbortSignal;
-  /** The JSON body when a dispatching route (/invocations) has already read it. */
-  body?: unknown;
 }
 
 export type Handler = (x: Exchange) => Promise<void> | void;
 
-/** The request's JSON body, read with TGI's payload limit (once). */
+/** The request's JSON body, read with TGI's payload limit. */
 export function jsonBody(x: Exchange): Promise<unknown> {
-  return x.body !== undefined ? Promise.resolve(x.body) : readJson(x.req, x.app.settings.payloadLimit);
+  return readJson(x.req, x.app.settings.payloadLimit);
 }

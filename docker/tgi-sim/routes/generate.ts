@@ -2,7 +2,7 @@
 import { TgiError } from '../errors.ts';
 import { sendJson } from '../http-io.ts';
 import { readShape } from '../json-shape.ts';
-import { readCompatGenerateRequest, readGenerateRequest, type GenerateRequest } from '../requests.ts';
+import { readCompatGenerateRequest, readGenerateRequest, type CompatGenerateRequest, type GenerateRequest } from '../requests.ts';
 import { SseStream } from '../sse.ts';
 import { jsonBody, type Exchange } from './exchange.ts';
 import { generateInternal, streamHeaders, streamInternal } from './generation.ts';
@@ -20,7 +20,11 @@ export async function generateStream(x: Exchange): Promise<void> {
 
 /** api-inference compatibility: SSE when stream is true, otherwise the response wrapped in an array. */
 export async function compatGenerate(x: Exchange): Promise<void> {
-  const { stream, ...request } = readShape(readCompatGenerateRequest, await jsonBody(x));
+  await compatGenerateWith(x, readShape(readCompatGenerateRequest, await jsonBody(x)));
+}
+
+/** The route once its body is read (/invocations reads it itself). */
+export async function compatGenerateWith(x: Exchange, { stream, ...request }: CompatGenerateRequest): Promise<void> {
   // TGI defaults return_full_text from the pipeline tag on this route only.
   request.parameters.return_full_text ??= x.app.pipelineTag === 'text-generation';
   if (stream) await answerStream(x, request);

@@ -9,18 +9,27 @@ import { emit, ROUTER, rustDuration } from '../tgi-log.ts';
 import { charLength } from '../tokenizer.ts';
 import { generateResponse, streamResponse, type GenerateResponseJson, type StreamResponseJson } from '../tgi-json.ts';
 
-function logSuccess(span: string, run: Run): void {
+/** The router's `Success` line (router/src/server.rs:432 for generate, :637 inside a stream), with the span's timings. */
+function logSuccess(span: 'generate' | 'generate_stream', run: Run): void {
   const t = run.timings();
   const seed = run.best.seed === null ? 'None' : `Some(${run.best.seed})`;
   emit({
     target: ROUTER,
     span: `${span}{total_time="${rustDuration(t.total)}" validation_time="${rustDuration(t.validation)}" queue_time="${rustDuration(t.queue)}" inference_time="${rustDuration(t.inference)}" time_per_token="${rustDuration(t.perToken)}" seed="${seed}"}`,
-    message: 'router/src/server.rs:422: Success',
+    message: `router/src/server.rs:${span === 'generate' ? 432 : 637}: Success`,
   });
 }
 
-function logFailure(span: string, error: TgiError): void {
-  emit({ level: 'ERROR', target: 'text_generation_router::infer', span, message: `router/src/infer/mod.rs:129: ${error.message}` });
+/**
+ * Where TGI logs a refused request: infer/mod.rs:118 for no permit (tokio's TryAcquireError text),
+ * :126 for a validation error, server.rs:547/552 for what only streams refuse.
+ */
+function logFailure(span: string, error: TgiError, streamOnly = false): void {
+  const where = streamOnly ? 'text_generation_router::server' : 'text_generation_router::infer';
+  const line = streamOnly ? `router/src/server.rs:${error.message.includes('best_of') ? 547 : 552}` : `router/src/infer/mod.rs:${error.failure === 'overloaded' ? 118 : 126}`;
+  // infer/mod.rs logs the ValidationError itself, before InferError adds its prefix.
+  const text = error.failure === 'overloaded' ? 'no permits available' : streamOnly ? error.message : error.message.replace(/^Input validation error: /, '');
+  emit({ level: 'ERROR', target: where, span, message: `${line}: ${text}` });
 }
 
 export interface GenerateResult {
@@ -78,7 +87,9 @@ export async function* streamInternal(app: App, request: GenerateRequest, receiv
     const streamOnly = streamOnlyError(request);
     if (streamOnly) {
       app.inference.countFailure(streamOnly);
-      throw streamOnly;
+      logFailure('generate_stream', streamOnly, true);
+      yield streamOnly;
+      return;
     }
     run = app.inference.begin(request, receivedAt);
   } catch (error) {
