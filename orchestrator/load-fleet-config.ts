@@ -20,7 +20,7 @@ export async function loadFleetConfig(file: string, running?: RunningPlacement[]
     const reason = 'error' in inventory ? inventory.error : 'no GPUs';
     return {
       ok: false,
-      issues: [{ file, path: 'models', message: `these models need GPUs, but this host's cannot be read: ${reason}` }],
+      issues: [{ file, path: 'models', kind: 'host', message: `these models need GPUs, but this host's cannot be read: ${reason}`, hint: 'check that `nvidia-smi` works for this user (NVIDIA driver installed), or run the models on the simulator runtime' }],
     };
   }
   if (loaded.warnings.length) log.warn(formatIssues(loaded.warnings));

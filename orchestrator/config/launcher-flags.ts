@@ -1,6 +1,6 @@
 // Every flag of TGI 3.3.6's `text-generation-launcher` (launcher/src/main.rs, `struct Args`), in the order
 // it declares them. The one table behind the models.yaml launcher keys (schema.ts), the launcher_args and
-// env checks (launcher-rules.ts), the launcher's argv (runtime/launcher-args.ts) and models.schema.json.
+// env checks (tgi-rules.ts), the launcher's argv (runtime/launcher-args.ts) and models.schema.json.
 // docs/tgi-contract.md lists the same flags with TGI's own checks.
 
 /** What a flag takes, as clap parses it, and how models.yaml writes it. */

@@ -7,7 +7,7 @@ import { parseDuration, parseSize } from './units.ts';
 // is an error (zod-issues.ts adds a "did you mean" hint). Durations and sizes come out as milliseconds and
 // bytes. Every key carries a description and an example: models.schema.json shows them in editors and
 // zod-issues.ts turns them into the hint of an error. Cross-field rules (names, GPUs, TGI's own checks)
-// live in validate.ts, launcher-rules.ts and placement.ts.
+// live in validate.ts, tgi-rules.ts and placement.ts.
 
 /** A description and an example for editors (models.schema.json) and for error hints. */
 const about = <T extends z.ZodType>(schema: T, description: string, example?: unknown): T =>
@@ -109,7 +109,7 @@ const optionalLauncherShape = Object.fromEntries(Object.entries(launcherShape).m
 
 /**
  * `launcher_args`: the flags without a key of their own, snake or kebab case, validated against the flag
- * table. Any other key is let through here and reported by launcher-rules.ts (unknown flag, a flag with
+ * table. Any other key is let through here and reported by tgi-rules.ts (unknown flag, a flag with
  * its own key, a flag the orchestrator sets), which knows what to say about it.
  */
 const launcherArgsSchema = about(

@@ -93,7 +93,7 @@ describe('gateway methods', () => {
     await sim?.stop();
   });
 
-  const call = (method: string, path: string, token: string | undefined = gw.token) => http(gw.url + path, { method, token, body: method === 'GET' || method === 'HEAD' ? undefined : { inputs: 'Hi' } });
+  const call = (method: string, path: string, token: string | null = gw.token) => http(gw.url + path, { method, token: token ?? undefined, body: method === 'GET' || method === 'HEAD' ? undefined : { inputs: 'Hi' } });
 
   test("GET on a deployment's POST routes is a 405 with Allow: POST", async () => {
     for (const route of ['/hermes/gpu0', '/hermes']) {
@@ -132,9 +132,9 @@ describe('gateway methods', () => {
   });
 
   test('routes behind the token still want it first; /health, which needs none, answers 405 without it', async () => {
-    assert.equal((await call('GET', '/hermes/gpu0/generate', undefined)).status, 401);
-    assert.equal((await call('POST', '/info', undefined)).status, 401);
-    const health = await call('POST', '/health', undefined);
+    assert.equal((await call('GET', '/hermes/gpu0/generate', null)).status, 401);
+    assert.equal((await call('POST', '/info', null)).status, 401);
+    const health = await call('POST', '/health', null);
     assert.equal(health.status, 405);
     assert.equal(health.headers.allow, 'GET, HEAD');
   });
