@@ -3,6 +3,7 @@ import type { Accounting } from './accounting.ts';
 import { readJsonBody } from './body.ts';
 import type { Dispatcher } from './dispatch.ts';
 import { GatewayError } from './errors.ts';
+import { GET_ROUTE, POST_ROUTE, refuseOtherMethods } from './methods.ts';
 import type { RouteIndex } from './route-index.ts';
 import type { DeploymentDirectory, GatewayOptions } from './types.ts';
 
@@ -26,15 +27,17 @@ export function openAIRootRouter(options: Pick<GatewayOptions, 'table' | 'settin
           accounting.refuse({ model: '', status: 404, refusedBy: 'not_found' });
           throw new GatewayError(404, `unknown model "${name}"; valid models: ${valid()} (or <model>/gpu<N> for one replica)`);
         }
-        await dispatcher.serve(req, res, { ...target, endpoint: `/v1${endpoint}`, upstreamPath: `/v1${req.url}` }, body);
+        await dispatcher.serve(req, res, { ...target, endpoint: `/v1${endpoint}`, methods: POST_ROUTE, upstreamPath: `/v1${req.url}` }, body);
       } catch (error) {
         next(error);
       }
     });
+    router.all(endpoint, refuseOtherMethods(POST_ROUTE, accounting));
   }
   router.get('/models', (_req, res) => {
     res.json(modelList(options.table));
   });
+  router.all('/models', refuseOtherMethods(GET_ROUTE, accounting));
   return router;
 }
 

@@ -1,21 +1,22 @@
 import { GatewayError } from './errors.ts';
+import { GET_ROUTE, POST_ROUTE, type AllowedMethods } from './methods.ts';
 import type { DeploymentDirectory, ServedDeployment } from './types.ts';
 
 // Maps request URLs to deployments: /<model>/<gpuLabel>/<endpoint> names one replica, /<model>/<endpoint>
 // the model's balanced route. Kept as Maps (model → label → deployment), updated from the table's
 // events, so a lookup is two Map reads and a few string slices.
 
-/** What a deployment serves through the gateway (TGI's routes that clients need). */
-export const DEPLOYMENT_ENDPOINTS: ReadonlySet<string> = new Set([
-  '/generate',
-  '/generate_stream',
-  '/v1/chat/completions',
-  '/v1/completions',
-  '/tokenize',
-  '/info',
-  '/health',
-  '/v1/models',
-  '/metrics',
+/** What a deployment serves through the gateway (TGI's routes that clients need), and their methods. */
+export const DEPLOYMENT_ENDPOINTS: ReadonlyMap<string, AllowedMethods> = new Map([
+  ['/generate', POST_ROUTE],
+  ['/generate_stream', POST_ROUTE],
+  ['/v1/chat/completions', POST_ROUTE],
+  ['/v1/completions', POST_ROUTE],
+  ['/tokenize', POST_ROUTE],
+  ['/info', GET_ROUTE],
+  ['/health', GET_ROUTE],
+  ['/v1/models', GET_ROUTE],
+  ['/metrics', GET_ROUTE],
 ]);
 
 const GPU_LABEL = /^gpu\d+(-\d+)*$/;
@@ -30,6 +31,8 @@ export interface Target {
 export interface RouteMatch extends Target {
   /** The TGI endpoint, e.g. "/generate" (no query). */
   endpoint: string;
+  /** The methods the endpoint takes. */
+  methods: AllowedMethods;
   /** What is requested upstream: the endpoint and the query string. */
   upstreamPath: string;
 }
@@ -81,11 +84,12 @@ export class RouteIndex {
     }
     const queryAt = url.indexOf('?', rest);
     const endpoint = queryAt < 0 ? url.slice(rest) : url.slice(rest, queryAt);
-    if (!DEPLOYMENT_ENDPOINTS.has(endpoint)) {
+    const methods = DEPLOYMENT_ENDPOINTS.get(endpoint);
+    if (!methods) {
       const base = deployment ? `/${deployment.key}` : `/${model}`;
-      return new RouteNotFound(model, `${base}${endpoint} is not a route. ${base} serves ${[...DEPLOYMENT_ENDPOINTS].join(', ')}`);
+      return new RouteNotFound(model, `${base}${endpoint} is not a route. ${base} serves ${[...DEPLOYMENT_ENDPOINTS.keys()].join(', ')}`);
     }
-    return { model, deployment, endpoint, upstreamPath: url.slice(rest) };
+    return { model, deployment, endpoint, methods, upstreamPath: url.slice(rest) };
   }
 
   /**

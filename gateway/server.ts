@@ -11,9 +11,11 @@ import { Dispatcher } from './dispatch.ts';
 import { errorHandler, GatewayError, sendAnyError, sendError } from './errors.ts';
 import { healthHandler, infoHandler } from './info.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { GET_ROUTE, methodNotAllowed, refuseOtherMethods } from './methods.ts';
 import { openAIRootRouter } from './openai-root.ts';
 import { prometheusTargets } from './prometheus-sd.ts';
 import { UpstreamProxy } from './proxy.ts';
+import { originForm } from './request-target.ts';
 import { RouteIndex, RouteNotFound, type RouteMatch } from './route-index.ts';
 import type { GatewayOptions } from './types.ts';
 
@@ -46,6 +48,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
   const serveDeploymentRoute = (req: IncomingMessage, res: ServerResponse, match: RouteMatch | RouteNotFound) => {
     if (match instanceof RouteNotFound) return notFound(res, match, match.model);
+    if (!match.methods.includes(req.method!)) {
+      accounting.refuse({ model: match.model, deployment: match.deployment, status: 405, refusedBy: 'method_not_allowed' });
+      return sendError(res, methodNotAllowed(req.method, `/${match.deployment?.key ?? match.model}${match.endpoint}`, match.methods));
+    }
     dispatcher.serve(req, res, match).catch((error: unknown) => sendAnyError(req, res, error, options.log));
   };
   /** Deployment routes: /<model>[/<gpuLabel>]/<endpoint>. Anything else goes on to the next handler. */
@@ -57,7 +63,12 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const app = express();
   app.disable('x-powered-by');
+  app.use((req, _res, next) => {
+    req.url = originForm(req.url); // the server did it already, unless the app is served on its own
+    next();
+  });
   app.get('/health', healthHandler(options.table));
+  app.all('/health', refuseOtherMethods(GET_ROUTE, accounting));
   app.use(dashboard.publicRouter);
   app.use((req, res, next) => {
     if (req.path === '/metrics' && !options.settings().metricsAuth) return next();
@@ -74,6 +85,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   });
   app.get('/info', infoHandler(options.table));
+  for (const path of ['/prometheus/targets', '/metrics', '/info']) app.all(path, refuseOtherMethods(GET_ROUTE, accounting));
   app.use('/v1', openAIRootRouter(options, routes, dispatcher, accounting));
   app.use(deploymentRoutes);
   app.use((req, res) => {
@@ -89,7 +101,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   let closing: Promise<void> | undefined;
   const server = createServer((req, res) => {
     if (closing) return refuseWhileClosing(res);
-    const match = routes.resolve(req.url ?? '/');
+    const url = originForm(req.url ?? '/');
+    req.url = url;
+    const match = routes.resolve(url);
     if (match === undefined) return app(req, res);
     if (auth.authenticate(req, res)) serveDeploymentRoute(req, res, match);
   });

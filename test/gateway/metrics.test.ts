@@ -85,7 +85,7 @@ describe('gateway /metrics', () => {
       const res = await http(`${gw.url}/hermes/gpu0/generate`, { token: gw.token, body: { inputs: 'Hello', parameters: { max_new_tokens: 7 } } });
       assert.equal(res.status, 200);
     }
-    const invalid = await http(`${gw.url}/hermes/gpu0/generate`, { token: gw.token, body: { inputs: 'Hello', parameters: { max_new_tokens: 100_000 } } });
+    const invalid = await http(`${gw.url}/hermes/gpu0/generate`, { token: gw.token, body: { inputs: 'Hello', parameters: { temperature: 0 } } }); // TGI: "`temperature` must be strictly positive"
     assert.equal(invalid.status, 422);
     const notReady = await http(`${gw.url}/hermes/gpu1/generate`, { token: gw.token, body: { inputs: 'Hello' } });
     assert.equal(notReady.status, 503);
