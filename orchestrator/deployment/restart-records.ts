@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { JsonStateFile } from '../json-state-file.ts';
 
 // What must survive a restart of `up` so `status` and the metrics tell the truth after adoption:
 // each deployment's restart count, for the instance it counted them on. Kept in <stateDir>/deployments.json.
@@ -15,10 +14,11 @@ export interface RestartRecord {
 
 export class RestartRecords {
   private records: Record<string, RestartRecord>;
-  private writing: Promise<void> = Promise.resolve();
+  private readonly stateFile?: JsonStateFile<Record<string, RestartRecord>>;
 
-  constructor(private readonly file?: string) {
-    this.records = file ? readRecords(file) : {};
+  constructor(file?: string) {
+    this.stateFile = file ? new JsonStateFile(file) : undefined;
+    this.records = this.stateFile?.read({}) ?? {};
   }
 
   static inStateDir(stateDir: string): RestartRecords {
@@ -50,25 +50,10 @@ export class RestartRecords {
 
   /** Resolves once every change so far is on disk. */
   flushed(): Promise<void> {
-    return this.writing;
+    return this.stateFile?.flushed() ?? Promise.resolve();
   }
 
   private save(): void {
-    const file = this.file;
-    if (!file) return;
-    const text = JSON.stringify(this.records, null, 2) + '\n';
-    this.writing = this.writing.then(async () => {
-      await mkdir(join(file, '..'), { recursive: true });
-      await writeFile(`${file}.tmp`, text);
-      await rename(`${file}.tmp`, file);
-    }).catch(() => undefined);
-  }
-}
-
-function readRecords(file: string): Record<string, RestartRecord> {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, RestartRecord>;
-  } catch {
-    return {};
+    this.stateFile?.write(this.records);
   }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { JsonStateFile } from '../json-state-file.ts';
 import { log } from '../log.ts';
 
 // Local servers run in their own process groups, so an `up` that dies without stopping them (kill -9,
@@ -16,9 +16,11 @@ interface Recorded {
 
 export class ChildRecords {
   private children: Record<string, Recorded> = {};
-  private writing: Promise<void> = Promise.resolve();
+  private readonly stateFile: JsonStateFile<Record<string, Recorded>>;
 
-  constructor(private readonly file: string) {}
+  constructor(file: string) {
+    this.stateFile = new JsonStateFile(file);
+  }
 
   add(id: string, child: Recorded): void {
     this.children[id] = child;
@@ -33,7 +35,7 @@ export class ChildRecords {
 
   /** Stops the servers an earlier `up` recorded that still run (SIGTERM, then SIGKILL to their groups). */
   async stopLeftovers(graceMs: number): Promise<void> {
-    const leftovers = Object.values(readRecorded(this.file)).filter((c) => isOurs(c));
+    const leftovers = Object.values(this.stateFile.read({})).filter((c) => isOurs(c));
     await Promise.all(leftovers.map(async (c) => {
       log.warn(`${c.key}: stopping its server left running by an earlier up (pid ${c.pid}), which did not stop it`);
       signal(-c.pid, 'SIGTERM');
@@ -46,23 +48,11 @@ export class ChildRecords {
 
   /** Resolves once every change so far is on disk. */
   flushed(): Promise<void> {
-    return this.writing;
+    return this.stateFile.flushed();
   }
 
   private save(): void {
-    const text = JSON.stringify(this.children, null, 2) + '\n';
-    this.writing = this.writing.then(async () => {
-      await writeFile(`${this.file}.tmp`, text);
-      await rename(`${this.file}.tmp`, this.file);
-    }).catch(() => undefined);
-  }
-}
-
-function readRecorded(file: string): Record<string, Recorded> {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, Recorded>;
-  } catch {
-    return {};
+    this.stateFile.write(this.children);
   }
 }
 
