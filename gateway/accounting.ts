@@ -1,7 +1,8 @@
 import type { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import type { KeyLimits } from './key-limits.ts';
 import type { GatewayMetrics, LabelSet } from './metrics.ts';
-import type { RequestRecord, ServedDeployment } from './types.ts';
+import type { Caller, RequestRecord, ServedDeployment } from './types.ts';
 
 /** One request relayed to a deployment, from admission to the end of its response. */
 export interface Exchange {
@@ -12,6 +13,10 @@ export interface Exchange {
   /** Streams: ms from arrival to the first token event. */
   ttftMs?: number;
   generatedTokens: number;
+  /** As the upstream reported them (x-prompt-tokens, a stream's final details or usage). */
+  promptTokens?: number;
+  /** Who sent it; its key's in-flight count and token window are kept by KeyLimits. */
+  readonly caller?: Caller;
   /** Set when the gateway answered it itself after admission (bad body): 'bad_request'. */
   refusedBy?: string;
 }
@@ -23,6 +28,7 @@ export interface Refusal {
   labels?: LabelSet;
   status: number;
   refusedBy: string;
+  caller?: Caller;
 }
 
 /**
@@ -33,20 +39,24 @@ export interface Refusal {
 export class Accounting {
   private open = 0;
   private onIdle: (() => void)[] = [];
+  /** Told of the slot each end() frees, before anything else can take it: the queue (queue.ts) hands it on. */
+  slotFreed: (d: ServedDeployment) => void = () => {};
 
   constructor(
     private readonly metrics: GatewayMetrics,
     private readonly events: EventEmitter,
+    private readonly keyLimits?: KeyLimits,
   ) {}
 
   /**
    * Admits the request to `d`: it counts as in flight until end(). Undefined when `d` refuses it
    * (it stopped being ready since the admission check); nothing is counted then.
    */
-  begin(d: ServedDeployment, startedAt: number): Exchange | undefined {
+  begin(d: ServedDeployment, startedAt: number, caller?: Caller): Exchange | undefined {
     if (!d.admit()) return undefined;
     this.open += 1;
-    return { deployment: d, labels: this.metrics.labelsFor(d), startedAt, stream: false, generatedTokens: 0 };
+    if (caller) this.keyLimits?.admitted(caller);
+    return { deployment: d, labels: this.metrics.labelsFor(d), startedAt, stream: false, generatedTokens: 0, caller };
   }
 
   end(exchange: Exchange, status: number): void {
@@ -58,6 +68,8 @@ export class Accounting {
     if (!exchange.refusedBy) this.metrics.duration.observe(route, durationMs / 1000);
     if (exchange.ttftMs !== undefined) this.metrics.timeToFirstToken.observe(route, exchange.ttftMs / 1000);
     if (exchange.generatedTokens > 0) this.metrics.generatedTokens.inc(route, exchange.generatedTokens);
+    const caller = exchange.caller;
+    if (caller) this.keyLimits?.ended({ caller, model: d.spec.model, status, promptTokens: exchange.promptTokens ?? 0, generatedTokens: exchange.generatedTokens }, performance.now());
     if (this.events.listenerCount('request') > 0) {
       const record: RequestRecord = {
         key: d.key,
@@ -67,12 +79,15 @@ export class Accounting {
         durationMs,
         ttftMs: exchange.ttftMs,
         generatedTokens: exchange.generatedTokens,
+        promptTokens: exchange.promptTokens,
+        caller: caller?.name,
         stream: exchange.stream,
         refusedBy: exchange.refusedBy,
         at: Date.now(),
       };
       this.events.emit('request', record);
     }
+    this.slotFreed(d);
     this.open -= 1;
     if (this.open === 0 && this.onIdle.length) for (const resolve of this.onIdle.splice(0)) resolve();
   }
@@ -81,6 +96,7 @@ export class Accounting {
   refuse(refusal: Refusal): void {
     const { deployment: d, status } = refusal;
     if (refusal.labels) this.metrics.requests.inc(refusal.labels.withStatus(status));
+    if (refusal.caller) this.keyLimits?.counted({ caller: refusal.caller, model: refusal.model, status, promptTokens: 0, generatedTokens: 0 }, performance.now());
     if (this.events.listenerCount('request') === 0) return;
     const record: RequestRecord = {
       key: d?.key,
@@ -89,6 +105,7 @@ export class Accounting {
       status,
       durationMs: 0,
       generatedTokens: 0,
+      caller: refusal.caller?.name,
       stream: false,
       refusedBy: refusal.refusedBy,
       at: Date.now(),

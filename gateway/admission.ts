@@ -28,7 +28,7 @@ const RETRY_AFTER_BY_STATE: Readonly<Record<string, number>> = {
 /** A burst of 429s on one deployment is reported at most this often. */
 const NOTICE_INTERVAL_MS = 10_000;
 
-export type RefusalReason = 'not_ready' | 'concurrency' | 'rate';
+export type RefusalReason = 'not_ready' | 'concurrency' | 'rate' | 'queue_full' | 'queue_timeout';
 
 export class AdmissionRefused extends GatewayError {
   constructor(
@@ -59,6 +59,13 @@ export class Admission {
     if (d.inFlight >= limits.maxConcurrentRequests) {
       return this.tooMany(d, 'concurrency', `${d.key} already has ${d.inFlight} requests in flight, its max_concurrent_requests; retry shortly, or raise max_concurrent_requests in models.yaml`, buckets, client, now);
     }
+    return this.checkRate(d, client, now);
+  }
+
+  /** The rate part of check(), for a request that waits for a slot (its concurrency is the queue's business). */
+  checkRate(d: ServedDeployment, client: string, now: number): AdmissionRefused | undefined {
+    const limits = d.spec.limits;
+    const buckets = this.bucketsOf(d);
     if (!buckets.tryTake(client, limits, now)) {
       return this.tooMany(d, 'rate', `rate limit for ${d.key} reached: ${limits.requestsPerSecond} requests/s per client with bursts of ${limits.burst}; retry after the Retry-After seconds, or raise rate_limit in models.yaml`, buckets, client, now);
     }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Accounting } from './accounting.ts';
+import { setCaller } from './callers.ts';
 import { addressGroup, AuthLockout } from './auth-lockout.ts';
 import { GatewayError, sendError } from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -26,7 +27,7 @@ export class Authenticator {
   readonly lockout: AuthLockout;
 
   constructor(
-    private readonly options: Pick<GatewayOptions, 'tokens' | 'settings' | 'events' | 'log'>,
+    private readonly options: Pick<GatewayOptions, 'tokens' | 'keys' | 'settings' | 'events' | 'log'>,
     private readonly metrics: GatewayMetrics,
     private readonly accounting: Accounting,
   ) {
@@ -58,6 +59,17 @@ export class Authenticator {
       return new GatewayError(401, `missing bearer token: send the header "Authorization: Bearer <token>" (${this.options.tokens.hint})`, { 'www-authenticate': 'Bearer' });
     }
     if (this.options.tokens.verify(token)) return undefined;
+    const key = this.options.keys?.identify(token);
+    if (key && 'caller' in key) {
+      setCaller(req, key.caller);
+      return undefined;
+    }
+    // A revoked or expired key is no guess: it does not count towards the lockout.
+    if (key) {
+      const when = new Date(key.at).toISOString();
+      const what = { expired: `expired on ${when}`, revoked: `was revoked on ${when}`, rotated: `was rotated out; its grace period ended on ${when}` }[key.refused];
+      return new GatewayError(401, `API key "${key.name}" ${what}; ask the operator for a new one (\`npm run keys -- add NAME\` or \`npm run keys -- rotate ${key.name}\`)`, { 'www-authenticate': `Bearer error="invalid_token"` });
+    }
     if (this.lockout.recordFailure(address, now)) {
       const { failures, windowMs, lockoutMs } = this.options.settings().authLockout;
       const client = addressGroup(address);

@@ -3,16 +3,19 @@ import { performance } from 'node:perf_hooks';
 import type { Accounting, Exchange } from './accounting.ts';
 import { notReady, type Admission, type AdmissionRefused } from './admission.ts';
 import { clientKey } from './auth.ts';
+import { callerOf } from './callers.ts';
 import type { LeastInFlight } from './balance.ts';
 import { bodyTooLarge, readJsonBody, type JsonBody } from './body.ts';
 import { GatewayError, sendError } from './errors.ts';
 import { dialectOf } from './event-stream.ts';
 import { GENERATE_ENDPOINTS, prepareGenerate } from './generate.ts';
 import { completeInfo } from './info-fields.ts';
+import type { KeyLimits, KeyRefused } from './key-limits.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { CLIENT_CLOSED_REQUEST, type UpstreamProxy } from './proxy.ts';
+import { queueFull, queueTimedOut, type SlotQueue } from './queue.ts';
 import type { RouteMatch } from './route-index.ts';
-import type { GatewayOptions, ServedDeployment } from './types.ts';
+import type { Caller, GatewayOptions, ServedDeployment } from './types.ts';
 
 // One authenticated request for a deployment (a deployment route or a root OpenAI route): choose the
 // replica, admit it (ready, concurrency, rate), read the body where the gateway must, and relay it.
@@ -20,6 +23,8 @@ import type { GatewayOptions, ServedDeployment } from './types.ts';
 export interface DispatchDeps {
   options: Pick<GatewayOptions, 'table' | 'settings' | 'log'>;
   admission: Admission;
+  keyLimits: KeyLimits;
+  queue: SlotQueue;
   accounting: Accounting;
   balancer: LeastInFlight;
   metrics: GatewayMetrics;
@@ -33,14 +38,24 @@ export class Dispatcher {
   async serve(req: IncomingMessage, res: ServerResponse, route: RouteMatch, body?: JsonBody): Promise<void> {
     const { admission, accounting } = this.deps;
     const startedAt = performance.now();
-    const d = route.deployment ?? this.deps.balancer.pick(this.deps.options.table.replicas(route.model));
-    if (!d) return this.noReadyReplica(res, route.model);
+    const caller = callerOf(req);
+    const keyRefusal = this.deps.keyLimits.check(caller, route.model, startedAt);
+    if (keyRefusal) return this.refuseForKey(res, route.model, caller, keyRefusal);
+    let d = route.deployment ?? this.deps.balancer.pick(this.deps.options.table.replicas(route.model));
+    if (!d) return this.noReadyReplica(res, route.model, caller);
 
-    const refusal = admission.check(d, clientKey(req), startedAt);
-    if (refusal) return this.refuse(res, d, refusal);
-    // The deployment has the last word: it refuses when it is no longer ready (whatever check() saw).
-    const exchange = accounting.begin(d, startedAt);
-    if (!exchange) return this.refuse(res, d, notReady(d));
+    let exchange: Exchange | undefined;
+    if (this.deps.queue.wouldWait(d)) {
+      exchange = await this.waitForSlot(req, res, route, d, caller, startedAt);
+      if (!exchange) return;
+      d = exchange.deployment; // the balanced route takes the first replica that frees a slot
+    } else {
+      const refusal = admission.check(d, clientKey(req), startedAt);
+      if (refusal) return this.refuse(res, d, refusal, caller);
+      // The deployment has the last word: it refuses when it is no longer ready (whatever check() saw).
+      exchange = accounting.begin(d, startedAt, caller);
+      if (!exchange) return this.refuse(res, d, notReady(d), caller);
+    }
 
     const maxBodyBytes = this.deps.options.settings().maxBodyBytes;
     let upstreamPath = route.upstreamPath;
@@ -62,9 +77,35 @@ export class Dispatcher {
     this.deps.proxy.forward({ req, res, exchange, upstreamPath, dialect: dialectOf(route.endpoint), body: payload, maxBodyBytes, rewriteJson });
   }
 
+  /**
+   * Every ready replica the request may use is full: it waits in the model's queue (after its rate
+   * check, as if admitted). Undefined when it got no slot; its answer has been sent then.
+   */
+  private async waitForSlot(req: IncomingMessage, res: ServerResponse, route: RouteMatch, d: ServedDeployment, caller: Caller, startedAt: number): Promise<Exchange | undefined> {
+    const { admission, accounting, queue } = this.deps;
+    const client = clientKey(req);
+    const rateRefusal = admission.checkRate(d, client, startedAt);
+    if (rateRefusal) return void this.refuse(res, d, rateRefusal, caller);
+    const waitingBefore = queue.length(route.model);
+    const outcome = await queue.wait({ model: route.model, replica: route.deployment, client, res, take: (replica) => accounting.begin(replica, startedAt, caller) }, d);
+    if (typeof outcome === 'object') return outcome;
+    if (outcome === 'full') this.refuse(res, d, queueFull(route.model, waitingBefore), caller);
+    else if (outcome === 'timeout') this.refuse(res, d, queueTimedOut(route.model, performance.now() - startedAt), caller);
+    else if (outcome === 'left') accounting.refuse({ model: d.spec.model, deployment: d, labels: this.deps.metrics.labelsFor(d), status: CLIENT_CLOSED_REQUEST, refusedBy: 'queue_left', caller });
+    else if (route.deployment) this.refuse(res, route.deployment, notReady(route.deployment), caller);
+    else this.noReadyReplica(res, route.model, caller);
+    return undefined;
+  }
+
   /** A request the gateway answers itself instead of admitting it to `d` (not ready, limits). */
-  private refuse(res: ServerResponse, d: ServedDeployment, refusal: AdmissionRefused): void {
-    this.deps.accounting.refuse({ model: d.spec.model, deployment: d, labels: this.deps.metrics.labelsFor(d), status: refusal.status, refusedBy: refusal.reason });
+  private refuse(res: ServerResponse, d: ServedDeployment, refusal: AdmissionRefused, caller?: Caller): void {
+    this.deps.accounting.refuse({ model: d.spec.model, deployment: d, labels: this.deps.metrics.labelsFor(d), status: refusal.status, refusedBy: refusal.reason, caller });
+    sendError(res, refusal);
+  }
+
+  /** A request its API key does not allow (scope, token budget, the key's own rate or concurrency). */
+  private refuseForKey(res: ServerResponse, model: string, caller: Caller, refusal: KeyRefused): void {
+    this.deps.accounting.refuse({ model, status: refusal.status, refusedBy: refusal.reason, caller });
     sendError(res, refusal);
   }
 
@@ -81,12 +122,12 @@ export class Dispatcher {
     this.deps.accounting.end(exchange, res.destroyed ? CLIENT_CLOSED_REQUEST : refusal.status);
   }
 
-  private noReadyReplica(res: ServerResponse, model: string): void {
+  private noReadyReplica(res: ServerResponse, model: string, caller?: Caller): void {
     const replicas = this.deps.options.table.replicas(model);
     const states = replicas.map((r) => `${r.spec.gpuLabel} is ${r.state === 'loading' && r.phase ? `loading (${r.phase})` : r.state}`).join(', ');
     const retryAfter = replicas.some((r) => r.state !== 'failed') ? '5' : '30';
     const status = 503;
-    this.deps.accounting.refuse({ model, labels: this.deps.metrics.labelsForModel(model), status, refusedBy: 'not_ready' });
+    this.deps.accounting.refuse({ model, labels: this.deps.metrics.labelsForModel(model), status, refusedBy: 'not_ready', caller });
     sendError(res, new GatewayError(status, `no replica of ${model} is ready (${states || 'it has none'}); retry after the Retry-After seconds`, { 'retry-after': retryAfter }));
   }
 }

@@ -40,6 +40,24 @@ function carriesToken(chunk: Buffer, valueAt: number): boolean {
   return at + ERROR.length > chunk.length || ERROR.compare(chunk, at, at + ERROR.length) !== 0;
 }
 
+const USAGE_HINT = Buffer.from('_tokens"');
+const PROMPT_TOKENS = /"(?:input_length|prompt_tokens)"\s*:\s*(\d+)/;
+const GENERATED_TOKENS = /"(?:generated_tokens|completion_tokens)"\s*:\s*(\d+)/;
+
+/**
+ * The token counts a stream's final event reports (TGI's `details`, the OpenAI routes' `usage`), if
+ * this chunk carries them. Only chunks with a `…_tokens"` field are decoded, so token events cost an
+ * indexOf.
+ */
+export function reportedUsage(chunk: Buffer): { prompt?: number; generated?: number } | undefined {
+  if (chunk.indexOf(USAGE_HINT) < 0) return undefined;
+  const text = chunk.toString('utf8');
+  const prompt = PROMPT_TOKENS.exec(text);
+  const generated = GENERATED_TOKENS.exec(text);
+  if (!prompt && !generated) return undefined;
+  return { prompt: prompt ? Number(prompt[1]) : undefined, generated: generated ? Number(generated[1]) : undefined };
+}
+
 /** The event(s) that end a stream which failed mid-way, as TGI itself would send them. */
 export function streamErrorEvents(dialect: StreamDialect, message: string, status: number): string {
   if (dialect === 'generate') return `data: ${JSON.stringify({ error: message, error_type: 'incomplete_generation' })}\n\n`;

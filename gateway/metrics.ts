@@ -34,6 +34,12 @@ export class GatewayMetrics {
   readonly generatedTokens: Counter<'model' | 'gpu'>;
   readonly rateLimited: Counter<'model' | 'gpu' | 'reason'>;
   readonly authFailures: Counter;
+  readonly queueWait: Histogram<'model'>;
+  readonly queueRejected: Counter<'model' | 'reason'>;
+  /** Requests waiting in a model's queue; the queue (queue.ts) sets it. */
+  queueLength: (model: string) => number = () => 0;
+  readonly keyRequests: Counter<'key' | 'model' | 'status'>;
+  readonly keyTokens: Counter<'key' | 'model' | 'kind'>;
   private readonly deploymentLabels = new WeakMap<ServedDeployment, LabelSet>();
   private readonly otherLabels = new Map<string, LabelSet>();
 
@@ -60,6 +66,28 @@ export class GatewayMetrics {
     });
     this.generatedTokens = new Counter({ name: 'gateway_generated_tokens_total', help: 'Tokens generated: x-generated-tokens of plain answers, token events of streams.', labelNames: ['model', 'gpu'], registers });
     this.rateLimited = new Counter({ name: 'gateway_rate_limited_total', help: 'Requests refused with 429, by reason (rate = per-client token bucket, concurrency = per-deployment cap).', labelNames: ['model', 'gpu', 'reason'], registers });
+    // Labelled by key name ("operator" for VALID_TOKEN): bounded by the number of keys, never by clients.
+    this.keyRequests = new Counter({ name: 'gateway_key_requests_total', help: 'Requests per API key (key="operator" for VALID_TOKEN), by model and HTTP status (refusals included).', labelNames: ['key', 'model', 'status'], registers });
+    this.keyTokens = new Counter({ name: 'gateway_key_tokens_total', help: 'Tokens per API key and model, kind="prompt" or "generated", as the deployments reported them (streams cut short: what was relayed).', labelNames: ['key', 'model', 'kind'], registers });
+    this.queueWait = new Histogram({
+      name: 'gateway_queue_wait_seconds',
+      help: 'Time requests waited in their model\'s queue (every ready replica full) before getting a slot.',
+      labelNames: ['model'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.queueRejected = new Counter({ name: 'gateway_queue_rejected_total', help: 'Requests refused with 429 by a model\'s queue: reason="full" (queue_max waiting already) or "timeout" (no slot within queue_timeout).', labelNames: ['model', 'reason'], registers });
+    const queueLength = (model: string) => this.queueLength(model);
+    new Gauge({
+      name: 'gateway_queue_length',
+      help: 'Requests waiting for a slot in each model\'s queue right now.',
+      labelNames: ['model'],
+      registers,
+      collect() {
+        this.reset();
+        for (const model of table.models()) this.set({ model }, queueLength(model));
+      },
+    });
     this.authFailures = new Counter({ name: 'gateway_auth_failures_total', help: 'Requests refused for a missing or wrong bearer token, or from a locked-out address.', registers });
 
     new Gauge({

@@ -1,6 +1,7 @@
 import express from 'express';
 import type { Accounting } from './accounting.ts';
 import { readJsonBody } from './body.ts';
+import { callerOf, mayUse } from './callers.ts';
 import type { Dispatcher } from './dispatch.ts';
 import { GatewayError } from './errors.ts';
 import { GET_ROUTE, POST_ROUTE, refuseOtherMethods } from './methods.ts';
@@ -34,18 +35,19 @@ export function openAIRootRouter(options: Pick<GatewayOptions, 'table' | 'settin
     });
     router.all(endpoint, refuseOtherMethods(POST_ROUTE, accounting));
   }
-  router.get('/models', (_req, res) => {
-    res.json(modelList(options.table));
+  router.get('/models', (req, res) => {
+    const caller = callerOf(req);
+    res.json(modelList(options.table, (model) => mayUse(caller, model)));
   });
   router.all('/models', refuseOtherMethods(GET_ROUTE, accounting));
   return router;
 }
 
-/** The OpenAI list shape, one entry per model, with its replicas and their states as extra fields. */
-function modelList(table: DeploymentDirectory) {
+/** The OpenAI list shape, one entry per model the caller may use, with its replicas and their states as extra fields. */
+function modelList(table: DeploymentDirectory, allowed: (model: string) => boolean) {
   return {
     object: 'list',
-    data: table.models().map((model) => {
+    data: table.models().filter(allowed).map((model) => {
       const replicas = table.replicas(model);
       return {
         id: model,

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Exchange } from './accounting.ts';
 import { tooLargeError, uploadTimeoutError } from './body.ts';
 import { GatewayError, sendError } from './errors.ts';
-import { streamErrorEvents, TokenEventCounter, type StreamDialect } from './event-stream.ts';
+import { reportedUsage, streamErrorEvents, TokenEventCounter, type StreamDialect } from './event-stream.ts';
 import type { Logger, Upstream } from './types.ts';
 
 // The relay between a client and one TGI server, on node's http client with a keep-alive agent.
@@ -175,6 +175,9 @@ class Relay {
     exchange.stream = this.streaming;
     const generated = upstreamRes.headers['x-generated-tokens'];
     if (generated !== undefined) exchange.generatedTokens = Number(generated) || 0;
+    const prompt = upstreamRes.headers['x-prompt-tokens'];
+    if (prompt !== undefined) exchange.promptTokens = Number(prompt) || 0;
+    else if (this.streaming) exchange.promptTokens = estimatedPromptTokens(upstreamRes.headers['x-compute-characters']);
     upstreamRes.on('error', () => {}); // a reset upstream is handled on 'close'
     if (this.f.rewriteJson && !this.streaming && upstreamRes.statusCode === 200 && contentType?.startsWith('application/json')) {
       return this.relayRewritten(upstreamRes, this.f.rewriteJson);
@@ -226,6 +229,16 @@ class Relay {
   }
 }
 
+/**
+ * TGI streams report their prompt's tokens only in the final event, and only when the client asked for
+ * details (or usage): until then (or if that event never comes) the prompt counts as its characters / 4,
+ * the usual rule of thumb for English text, so streaming is no way around a token budget.
+ */
+function estimatedPromptTokens(characters: string | string[] | undefined): number | undefined {
+  const n = Number(characters);
+  return characters !== undefined && Number.isFinite(n) && n > 0 ? Math.ceil(n / 4) : undefined;
+}
+
 /** Writes each chunk as it arrives (no buffering), counting token events and timing the first. */
 function relayEvents(upstreamRes: IncomingMessage, res: ServerResponse, exchange: Exchange, idleTimer: NodeJS.Timeout): void {
   const counter = new TokenEventCounter();
@@ -235,6 +248,12 @@ function relayEvents(upstreamRes: IncomingMessage, res: ServerResponse, exchange
     if (tokens > 0) {
       if (exchange.ttftMs === undefined) exchange.ttftMs = performance.now() - exchange.startedAt;
       exchange.generatedTokens += tokens;
+    }
+    const usage = reportedUsage(chunk);
+    if (usage) {
+      // The final event's own count wins over the events counted (an OpenAI usage event is no token).
+      if (usage.prompt !== undefined) exchange.promptTokens = usage.prompt;
+      if (usage.generated !== undefined) exchange.generatedTokens = usage.generated;
     }
     if (!res.write(chunk)) {
       upstreamRes.pause();

@@ -5,15 +5,18 @@ import type { Registry } from 'prom-client';
 import { Accounting } from './accounting.ts';
 import { Admission } from './admission.ts';
 import { Authenticator } from './auth.ts';
+import { callerOf } from './callers.ts';
 import { LeastInFlight } from './balance.ts';
 import { createDashboard } from './dashboard/router.ts';
 import { Dispatcher } from './dispatch.ts';
 import { errorHandler, GatewayError, sendAnyError, sendError } from './errors.ts';
 import { healthHandler, infoHandler } from './info.ts';
+import { KeyLimits } from './key-limits.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { GET_ROUTE, methodNotAllowed, refuseOtherMethods } from './methods.ts';
 import { openAIRootRouter } from './openai-root.ts';
 import { prometheusTargets } from './prometheus-sd.ts';
+import { SlotQueue } from './queue.ts';
 import { UpstreamProxy } from './proxy.ts';
 import { originForm } from './request-target.ts';
 import { RouteIndex, RouteNotFound, type RouteMatch } from './route-index.ts';
@@ -34,12 +37,15 @@ const HOUSEKEEPING_INTERVAL_MS = 60_000;
 
 export function createGateway(options: GatewayOptions): Gateway {
   const metrics = new GatewayMetrics(options);
-  const accounting = new Accounting(metrics, options.events);
+  const keyLimits = new KeyLimits(metrics);
+  const accounting = new Accounting(metrics, options.events, keyLimits);
   const auth = new Authenticator(options, metrics, accounting);
   const admission = new Admission(metrics, options.events, options.log);
   const routes = new RouteIndex(options.table);
   const proxy = new UpstreamProxy((exchange, status) => accounting.end(exchange, status), options.log);
-  const dispatcher = new Dispatcher({ options, admission, accounting, balancer: new LeastInFlight(), metrics, proxy });
+  const queue = new SlotQueue(options.table, metrics, options.events, options.log);
+  accounting.slotFreed = (d) => queue.handOff(d);
+  const dispatcher = new Dispatcher({ options, admission, keyLimits, accounting, queue, balancer: new LeastInFlight(), metrics, proxy });
   const dashboard = createDashboard(options);
 
   const notFound = (res: ServerResponse, error: GatewayError, model = '') => {
@@ -74,6 +80,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (req.path === '/metrics' && !options.settings().metricsAuth) return next();
     if (auth.authenticate(req, res)) next();
   });
+  app.use(operatorOnly);
   app.use(dashboard.apiRouter);
   app.get('/prometheus/targets', prometheusTargets(options));
   app.get('/metrics', async (_req, res, next) => {
@@ -134,6 +141,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         clearInterval(housekeeping);
         dashboard.close();
         routes.dispose();
+        queue.dispose();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
@@ -144,6 +152,14 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
   };
 }
+
+/** The fleet-wide views (dashboard data, metrics, every deployment's /info) are the operator's, not a tenant's. */
+const operatorOnly: express.RequestHandler = (req, res, next) => {
+  const caller = callerOf(req);
+  const fleetWide = req.path.startsWith('/api/') || req.path === '/metrics' || req.path === '/info' || req.path === '/prometheus/targets';
+  if (caller.operator || !fleetWide) return next();
+  sendError(res, new GatewayError(403, `${req.path} shows the whole fleet and needs the operator's token (VALID_TOKEN), not API key "${caller.name}"; a key can use /v1/models, /v1/chat/completions, /v1/completions and its models' routes`));
+};
 
 function refuseWhileClosing(res: ServerResponse): void {
   res.setHeader('connection', 'close');

@@ -20,8 +20,12 @@ export interface Limits {
   requestsPerSecond: number;
   /** Token bucket size. */
   burst: number;
-  /** In-flight requests per deployment; beyond it the gateway answers 429. */
+  /** In-flight requests per deployment; beyond it a request waits in the model's queue (or gets 429). */
   maxConcurrentRequests: number;
+  /** How long a request waits for a free slot when every ready replica is full; 0: 429 at once. */
+  queueTimeoutMs: number;
+  /** Requests that may wait per model; undefined: 4 × the model's total max_concurrent_requests. */
+  queueMax?: number;
   /** Non-streaming request timeout; for streams, the longest silence between two events. */
   requestTimeoutMs: number;
 }
@@ -138,6 +142,35 @@ export interface TokenVerifier {
   readonly hint: string;
 }
 
+/** A named API key's own limits; an absent one is not limited by the key (the deployment's limits still apply). */
+export interface KeyLimits {
+  /** Token bucket refill rate across the key (all addresses, all deployments). */
+  requestsPerSecond?: number;
+  burst?: number;
+  /** Prompt + generated tokens in any 60 s window. */
+  tokensPerMinute?: number;
+  /** Requests in flight across the key's deployments. */
+  maxConcurrent?: number;
+}
+
+/** Who sent a request: the operator's token, or a named API key. */
+export interface Caller {
+  /** The key's name; "operator" for VALID_TOKEN. */
+  readonly name: string;
+  readonly operator: boolean;
+  /** Model name patterns (`*` matches any run of characters); undefined = every model. */
+  readonly models?: readonly string[];
+  readonly limits: KeyLimits;
+}
+
+/** What a presented key is: a usable caller, a known key that no longer works, or nothing known (undefined). */
+export type KeyMatch = { caller: Caller } | { refused: 'expired' | 'revoked' | 'rotated'; name: string; at: number };
+
+/** Checks named API keys (stored hashed, compared in constant time); re-read when the keys file changes. */
+export interface KeyVerifier {
+  identify(token: string): KeyMatch | undefined;
+}
+
 /** A GPU as nvidia-smi reports it. */
 export interface GpuInfo {
   index: number;
@@ -169,8 +202,12 @@ export interface RequestRecord {
   /** Streams only: time from request arrival to the first token event. */
   ttftMs?: number;
   generatedTokens: number;
+  /** Prompt tokens as the upstream reported them (x-prompt-tokens, or a stream's final details/usage). */
+  promptTokens?: number;
+  /** Who sent it (key name, "operator"), once authenticated. */
+  caller?: string;
   stream: boolean;
-  /** Set when the gateway refused it: 'rate' | 'concurrency' | 'not_ready' | 'auth' … */
+  /** Set when the gateway refused it: 'rate' | 'concurrency' | 'queue_full' | 'queue_timeout' | 'queue_left' | 'not_ready' | 'auth' … */
   refusedBy?: string;
   at: number;
 }
@@ -187,6 +224,8 @@ export interface GatewayOptions {
   /** Current settings; read per request so a hot reload of models.yaml takes effect at once. */
   settings: () => GatewaySettings;
   tokens: TokenVerifier;
+  /** Named API keys besides the operator's token; without it only the token is accepted. */
+  keys?: KeyVerifier;
   /** Latest GPU inventory (nvidia-smi polling); empty when there is none. */
   gpus: () => GpuInfo[];
   /** 'request' (RequestRecord) and 'notice' (GatewayNotice) are emitted here. */

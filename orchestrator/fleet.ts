@@ -12,6 +12,8 @@ import { loadFleetConfig } from './load-fleet-config.ts';
 import { RestartRecords } from './deployment/restart-records.ts';
 import { DeploymentTable } from './deployment/table.ts';
 import { GpuPoller } from './gpus.ts';
+import { KeyUsageRecorder } from './key-usage.ts';
+import { KeyStore, keysPath } from './keys.ts';
 import { log } from './log.ts';
 import { Ownership, portInUse } from './ownership.ts';
 import { Reconciler } from './reconcile/reconciler.ts';
@@ -49,6 +51,8 @@ export class Fleet {
   private reconciler: Reconciler;
   private watchers: FSWatcher[] = [];
   private gpuPoller?: GpuPoller;
+  private keys!: KeyStore;
+  private usage?: KeyUsageRecorder;
   private configDigest = '';
   private reloadTimer?: NodeJS.Timeout;
   gateway!: Gateway;
@@ -91,6 +95,7 @@ export class Fleet {
       const tokens = await TokenStore.open(options.stateDir, options.token);
       const fleet = new Fleet({ ...options, configFile, fleet: name }, loaded.config, tokens, loaded.gpus);
       fleet.ownership = ownership;
+      fleet.keys = await KeyStore.open(options.stateDir, (message) => log.error(message));
       fleet.configDigest = await digestFile(configFile);
 
       await fleet.prepareRuntimes(loaded.config);
@@ -98,6 +103,7 @@ export class Fleet {
         table: fleet.table,
         settings: () => fleet.settings,
         tokens,
+        keys: fleet.keys,
         gpus: () => fleet.gpuPoller?.latest() ?? fleet.gpuInventory,
         events: fleet.events,
         log,
@@ -115,6 +121,8 @@ export class Fleet {
         fleet.gpuPoller = new GpuPoller();
         fleet.gpuPoller.start(5000);
       }
+      fleet.usage = new KeyUsageRecorder(options.stateDir, fleet.events, (message) => log.warn(message));
+      fleet.usage.start();
       fleet.watch();
       return { fleet, settled };
     } catch (error) {
@@ -160,6 +168,7 @@ export class Fleet {
     for (const w of this.watchers) w.close();
     this.gpuPoller?.stop();
     await this.gateway.close(this.config.gateway.drainTimeoutMs);
+    await this.usage?.stop();
     this.reconciler.close();
     await Promise.all([...this.drivers.values()].map((driver) => driver.close()));
   }
@@ -200,6 +209,7 @@ export class Fleet {
       }),
       watch(this.options.stateDir, (_event, name) => {
         if (name === basename(TokenStore.path(this.options.stateDir))) void this.tokens.reload(this.options.stateDir);
+        if (name === basename(keysPath(this.options.stateDir))) void this.keys.reload((message) => log.error(message));
       }),
     );
   }

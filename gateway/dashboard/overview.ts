@@ -1,4 +1,5 @@
 import type { DeploymentStateName, GatewayOptions, ServedDeployment } from '../types.ts';
+import type { KeyUsageTally, KeyUsageView } from './key-usage.ts';
 import type { RequestStats, StatsSummary } from './stats.ts';
 
 // The page's view of the fleet, as JSON. Only what the page shows: no env, no upstream address, no log tail.
@@ -46,6 +47,8 @@ export interface Overview {
   gpus: GpuView[];
   /** False when the orchestrator has no nvidia-smi readings (no NVIDIA GPU, or the demo). */
   gpuTelemetry: boolean;
+  /** Usage per API key since the gateway started ("operator" for VALID_TOKEN). */
+  keys: KeyUsageView[];
 }
 
 const MINUTE = 60_000;
@@ -90,12 +93,13 @@ function gpuViews(options: GatewayOptions, deployments: readonly ServedDeploymen
   return [...views.values()].sort((a, b) => a.index - b.index);
 }
 
-export function overview(options: GatewayOptions, stats: RequestStats): Overview {
+export function overview(options: GatewayOptions, stats: RequestStats, keyUsage?: KeyUsageTally): Overview {
   const deployments = options.table.all();
   return {
     now: Date.now(),
     deployments: deployments.map((d) => deploymentView(d, stats)),
     gpus: gpuViews(options, deployments),
     gpuTelemetry: options.gpus().length > 0,
+    keys: keyUsage?.views() ?? [],
   };
 }

@@ -1,7 +1,8 @@
 import express from 'express';
-import type { GatewayOptions } from '../types.ts';
+import type { GatewayOptions, RequestRecord } from '../types.ts';
 import { dashboardAssets } from './assets.ts';
 import { EventLog, recordFleetEvents } from './event-log.ts';
+import { KeyUsageTally } from './key-usage.ts';
 import { overview } from './overview.ts';
 import { RequestStats } from './stats.ts';
 
@@ -20,7 +21,11 @@ export interface Dashboard {
 export function createDashboard(options: GatewayOptions): Dashboard {
   const stats = new RequestStats();
   const eventLog = new EventLog();
-  const onRequest = stats.record.bind(stats);
+  const keyUsage = new KeyUsageTally();
+  const onRequest = (record: RequestRecord) => {
+    stats.record(record);
+    keyUsage.record(record);
+  };
   const onRemoved = (d: { key: string }) => stats.forget(d.key);
   options.events.on('request', onRequest);
   options.table.on('removed', onRemoved);
@@ -32,7 +37,7 @@ export function createDashboard(options: GatewayOptions): Dashboard {
     next();
   });
   apiRouter.get('/api/overview', (_req, res) => {
-    res.json(overview(options, stats));
+    res.json(overview(options, stats, keyUsage));
   });
   apiRouter.get('/api/series', (_req, res) => {
     res.json(stats.series(options.table.all().map((d) => d.key)));

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { parsePositive } from './keys.ts';
 import { DEFAULT_CONFIG, parseFleetName, parsePort } from './options.ts';
 
 const asOption = <T>(parse: (value: string) => T) => (value: string) => {
@@ -60,5 +61,31 @@ program
   .option('--grace <seconds>', 'grace period of the old token when rotating (default 3600)', (v) => Number(v))
   .option('--state-dir <dir>', 'state dir of the gateway (default ./.state)')
   .action(async (options) => process.exit(await (await import('./token.ts')).token({ stateDir: options.stateDir, rotate: options.rotate, graceSeconds: options.grace })));
+
+const keys = program.command('keys').description('named API keys besides VALID_TOKEN: scoped to models, with their own limits; a running gateway follows changes within a second');
+const stateDirOption = (command: Command) => command.option('--state-dir <dir>', 'state dir of the gateway (default ./.state)');
+const positive = (option: string, whole = false) => asOption((v) => parsePositive(v, option, { whole }));
+stateDirOption(keys.command('add'))
+  .description('make a key NAME (lowercase letters, digits, dashes); prints API_KEY=<key> once')
+  .argument('<name>')
+  .option('--models <patterns>', "models it may use, comma-separated, * as wildcard (default: all), e.g. 'hermes-*,llava-*'")
+  .option('--rps <n>', 'requests per second across the key (token bucket)', positive('--rps'))
+  .option('--burst <n>', 'bucket size for --rps (default: --rps rounded up)', positive('--burst', true))
+  .option('--tpm <n>', 'tokens per minute, prompt + generated (sliding 60 s window)', positive('--tpm', true))
+  .option('--max-concurrent <n>', 'requests in flight across the key', positive('--max-concurrent', true))
+  .option('--expires <duration>', 'it stops working after this long, e.g. 30d, 12h')
+  .action(async (name, options) => process.exit(await (await import('./keys.ts')).addKey(name, options)));
+stateDirOption(keys.command('list'))
+  .description('name, scope, limits, created, expires, state, last use and usage totals of each key')
+  .action(async (options) => process.exit(await (await import('./keys.ts')).listKeys(options)));
+stateDirOption(keys.command('revoke'))
+  .description('stop a key at once (a running gateway refuses it within a second)')
+  .argument('<name>')
+  .action(async (name, options) => process.exit(await (await import('./keys.ts')).revokeKey(name, options)));
+stateDirOption(keys.command('rotate'))
+  .description('give a key a new value; prints API_KEY=<key> once; the old value keeps working for the grace period')
+  .argument('<name>')
+  .option('--grace <duration>', 'how long the old value keeps working (default 1h), e.g. 10m, 30s')
+  .action(async (name, options) => process.exit(await (await import('./keys.ts')).rotateKey(name, options)));
 
 await program.parseAsync();

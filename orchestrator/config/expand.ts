@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { OTHER_ENGINES, type Engine } from './engines.ts';
 import { LAUNCHER_KEYS, type RawDefaults, type RawGateway, type RawModel } from './schema.ts';
 import type { Accelerator, DeploymentSpec, GatewaySettings, Limits } from './types.ts';
 
@@ -24,10 +25,17 @@ export const TGI_ENV_DEFAULTS: Readonly<Record<string, string>> = { USAGE_STATS:
 /** load_timeout when not set: a large model on a slow link can go minutes between log lines. */
 export const DEFAULT_LOAD_TIMEOUT_MS = 30 * 60_000;
 
+/**
+ * queue_timeout when not set: as long as the default request_timeout, so a burst that lasts a few
+ * request lengths is absorbed, while sustained overload turns into 429s (with Retry-After) that make
+ * clients back off, well before their own timeouts (often 60 s and more) would fire.
+ */
+export const DEFAULT_QUEUE_TIMEOUT_MS = 30_000;
+
 const GATEWAY_DEFAULTS: GatewaySettings = {
   port: 8000,
   host: '0.0.0.0',
-  limits: { requestsPerSecond: 10, burst: 25, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 },
+  limits: { requestsPerSecond: 10, burst: 25, maxConcurrentRequests: 100, requestTimeoutMs: 30_000, queueTimeoutMs: DEFAULT_QUEUE_TIMEOUT_MS },
   metricsAuth: true,
   maxBodyBytes: 8 * 1024 ** 2,
   drainTimeoutMs: 30_000,
@@ -52,6 +60,8 @@ export function resolveGateway(raw: RawGateway | null | undefined): GatewaySetti
       burst: raw?.rate_limit?.burst ?? d.limits.burst,
       maxConcurrentRequests: raw?.max_concurrent_requests ?? d.limits.maxConcurrentRequests,
       requestTimeoutMs: raw?.request_timeout ?? d.limits.requestTimeoutMs,
+      queueTimeoutMs: raw?.queue_timeout ?? d.limits.queueTimeoutMs,
+      ...(raw?.queue_max !== undefined && { queueMax: raw.queue_max }),
     },
     metricsAuth: raw?.metrics_auth ?? d.metricsAuth,
     maxBodyBytes: raw?.max_body_size ?? d.maxBodyBytes,
@@ -104,9 +114,14 @@ export function resolveModel(
     burst: own?.rate_limit?.burst ?? own?.burst ?? gateway.limits.burst,
     maxConcurrentRequests: own?.max_concurrent_requests ?? gateway.limits.maxConcurrentRequests,
     requestTimeoutMs: own?.request_timeout ?? gateway.limits.requestTimeoutMs,
+    queueTimeoutMs: own?.queue_timeout ?? gateway.limits.queueTimeoutMs,
   };
+  const queueMax = own?.queue_max ?? gateway.limits.queueMax;
+  if (queueMax !== undefined) limits.queueMax = queueMax;
   const simulator = { ...defaults?.simulator, ...raw.simulator };
   const runtime = raw.runtime ?? defaults?.runtime ?? 'docker';
+  const engine: Engine = raw.engine ?? defaults?.engine ?? 'tgi';
+  const envDefaults = runtime === 'simulator' ? {} : engine === 'tgi' ? TGI_ENV_DEFAULTS : OTHER_ENGINES[engine].envDefaults;
   return {
     index,
     raw,
@@ -114,14 +129,16 @@ export function resolveModel(
     uncertain,
     modelId: raw.model_id,
     runtime,
+    engine,
     accelerator,
     vision: raw.vision ?? false,
-    image: raw.image ?? defaults?.image ?? IMAGE_FOR_ACCELERATOR[accelerator],
+    // defaults.image is an image of the defaults' engine: a model on another engine gets that engine's.
+    image: raw.image ?? (engine === (defaults?.engine ?? 'tgi') ? defaults?.image : undefined) ?? defaultImage(engine, accelerator),
     pull: raw.pull ?? defaults?.pull ?? 'missing',
     shmSizeBytes: raw.shm_size ?? defaults?.shm_size ?? 1024 ** 3,
     loadTimeoutMs: raw.load_timeout ?? defaults?.load_timeout ?? DEFAULT_LOAD_TIMEOUT_MS,
-    env: { ...(runtime === 'simulator' ? {} : TGI_ENV_DEFAULTS), ...defaults?.env, ...raw.env },
-    launcher: launcherSettings(raw, defaults, limits, uncertain),
+    env: { ...envDefaults, ...defaults?.env, ...raw.env },
+    launcher: engine === 'tgi' ? launcherSettings(raw, defaults, limits, uncertain) : engineSettings(engine, raw, defaults, uncertain),
     command: raw.command,
     simulator: {
       loadSeconds: simulator.load_seconds ?? 3,
@@ -156,6 +173,27 @@ function launcherSettings(raw: RawModel, defaults: RawDefaults | null | undefine
   return launcher;
 }
 
+/**
+ * vLLM's or SGLang's flags: the models.yaml keys the engine has, under its own names, then engine_args
+ * (kebab case turned to snake). A key of `defaults` the engine has no equivalent of is not for it (it
+ * serves the TGI models of the file) and is left out; the same key on the model is an error (engine-rules.ts).
+ */
+function engineSettings(engine: Exclude<Engine, 'tgi'>, raw: RawModel, defaults: RawDefaults | null | undefined, uncertain: ReadonlySet<string>): Record<string, string | number | boolean> {
+  const settings: Record<string, string | number | boolean> = {};
+  for (const [key, { flag }] of Object.entries(OTHER_ENGINES[engine].keys)) {
+    if (uncertain.has(key)) continue;
+    const value = raw[key as keyof RawModel] ?? defaults?.[key as keyof RawDefaults];
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') settings[flag] = value;
+  }
+  for (const [flag, value] of Object.entries(raw.engine_args ?? {})) settings[flag.replace(/^-+/, '').replaceAll('-', '_')] = value;
+  return settings;
+}
+
+/** The image when `image` is not set: TGI has one per accelerator, vLLM and SGLang one for nvidia. */
+function defaultImage(engine: Engine, accelerator: Accelerator): string {
+  return engine === 'tgi' ? IMAGE_FOR_ACCELERATOR[accelerator] : OTHER_ENGINES[engine].image;
+}
+
 /** "gpu0" for one GPU, "gpu0-1" for a replica sharded over GPUs 0 and 1. */
 export function gpuLabel(gpus: readonly number[]): string {
   return `gpu${gpus.join('-')}`;
@@ -172,6 +210,7 @@ export function toDeployments(model: ResolvedModel, replicaGpus: readonly number
       gpus: [...gpus],
       modelId: model.modelId,
       runtime: model.runtime,
+      engine: model.engine,
       accelerator: model.accelerator,
       vision: model.vision,
       image: model.image,

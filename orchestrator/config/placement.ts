@@ -1,3 +1,4 @@
+import { memoryShareFlag } from './engines.ts';
 import type { ResolvedModel } from './expand.ts';
 import { formatPath, type Path, type Problem } from './problem.ts';
 import type { DeploymentSpec, GpuInfo } from './types.ts';
@@ -135,7 +136,7 @@ function checkSharing(uses: readonly Use[], errors: Problem[]): void {
     if (sharing.length < 2 || sharing.some((u) => u.model.uncertain.has('cuda_memory_fraction'))) continue;
     const last = sharing.at(-1)!;
     const names = sharing.map((u) => `\`${u.model.name}\``).join(' and ');
-    const fraction = (u: Use) => u.model.launcher.cuda_memory_fraction;
+    const fraction = (u: Use) => u.model.launcher[memoryShareFlag(u.model.engine)];
     const unset = sharing.filter((u) => typeof fraction(u) !== 'number');
     if (unset.length) {
       errors.push({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { splitCommand } from './argv.ts';
+import { ENGINES } from './engines.ts';
 import { ARGS_FLAGS, KEY_FLAGS, LAUNCHER_FLAGS, flagSpelling, type FlagName, type KeyFlagName, type LauncherFlag } from './launcher-flags.ts';
 import { parseDuration, parseSize } from './units.ts';
 
@@ -135,6 +136,7 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'an enviro
 
 /** Settings a model may take from `defaults`. */
 const deploymentSettings = {
+  engine: about(z.enum(ENGINES), 'the inference server: tgi (default), vllm or sglang (docs/engines.md)', 'vllm').optional(),
   image: about(text, 'container image (default: TGI 3.3.6 for the accelerator)', 'ghcr.io/huggingface/text-generation-inference:3.3.6').optional(),
   pull: about(z.enum(['missing', 'always', 'never']), 'when to pull the image: missing (when absent), always, never', 'missing').optional(),
   accelerator: about(z.enum(['nvidia', 'amd', 'intel']), 'GPU vendor: nvidia, amd (ROCm image) or intel (XPU image)', 'nvidia').optional(),
@@ -158,6 +160,8 @@ const rateLimitFields = {
 const rateLimitSchema = about(z.strictObject(rateLimitFields), 'token bucket per client (token + address) per deployment', { requests_per_second: 10, burst: 25 });
 const maxConcurrentRequests = about(wholeNumber(1), 'requests in flight per deployment; beyond it the gateway answers 429', 100);
 const requestTimeout = about(duration({ allowZero: false }), 'limit of a non-streaming request; for streams, the longest silence between events', '30s');
+const queueTimeout = about(duration({ allowZero: true }), 'how long a request waits for a free slot when every ready replica of its model is full; 0 answers 429 at once', '30s');
+const queueMax = about(wholeNumber(1), "requests that may wait per model; beyond it 429 at once (default 4 × the model's total max_concurrent_requests)", 400);
 
 export const gatewaySchema = about(
   z.strictObject({
@@ -168,6 +172,8 @@ export const gatewaySchema = about(
     rate_limit: rateLimitSchema.optional(),
     max_concurrent_requests: maxConcurrentRequests.optional(),
     request_timeout: requestTimeout.optional(),
+    queue_timeout: queueTimeout.optional(),
+    queue_max: queueMax.optional(),
     metrics_auth: about(z.boolean(), 'whether GET /metrics needs the bearer token', true).optional(),
     max_body_size: about(size(), 'largest request body the gateway accepts', '8m').optional(),
     drain_timeout: about(duration({ allowZero: true }), 'how long a removal, replacement or shutdown waits for in-flight requests', '30s').optional(),
@@ -237,6 +243,8 @@ export const modelSchema = about(
         rate_limit: rateLimitSchema.optional(),
         max_concurrent_requests: maxConcurrentRequests.optional(),
         request_timeout: requestTimeout.optional(),
+        queue_timeout: queueTimeout.optional(),
+        queue_max: queueMax.optional(),
         // The earlier flat form (limits: { requests_per_second, burst }), still read.
         requests_per_second: positiveNumber.meta({ description: 'earlier form of rate_limit.requests_per_second', deprecated: true }).optional(),
         burst: wholeNumber(1).meta({ description: 'earlier form of rate_limit.burst', deprecated: true }).optional(),
@@ -245,6 +253,12 @@ export const modelSchema = about(
       { rate_limit: { requests_per_second: 5, burst: 10 }, max_concurrent_requests: 50 },
     ).optional(),
     ...deploymentSettings,
+    // Per model only: vLLM's and SGLang's flags differ, so `defaults` could not say which engine they are for.
+    engine_args: about(
+      z.record(z.string(), scalar),
+      "engine: vllm or sglang: any other flag of the engine's CLI, snake or kebab case, passed as --flag value (true: a bare flag)",
+      { 'max-num-batched-tokens': 8192 },
+    ).optional(),
   }),
   'one model: one TGI server per replica, reachable at /<name>/gpuN',
 );

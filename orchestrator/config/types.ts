@@ -3,9 +3,11 @@
 // works from these types only, never from raw YAML.
 
 import type { GatewaySettings, Limits } from '../../gateway/types.ts';
+import type { Engine } from './engines.ts';
 
 // Limits, GatewaySettings and GpuInfo are declared by the gateway, which enforces and shows them.
 export type { GatewaySettings, GpuInfo, Limits } from '../../gateway/types.ts';
+export type { Engine } from './engines.ts';
 
 export type RuntimeKind = 'docker' | 'process' | 'simulator';
 export type Accelerator = 'nvidia' | 'amd' | 'intel';
@@ -35,6 +37,11 @@ export interface DeploymentSpec {
   /** Hugging Face model id (--model-id). */
   modelId: string;
   runtime: RuntimeKind;
+  /**
+   * The inference server (`engine`). models.yaml always sets it; absent (hand-built specs) means tgi.
+   * It decides the image's port, cache folder and argv; readiness is GET /health for all three.
+   */
+  engine?: Engine;
   accelerator: Accelerator;
   /** Accepts images (the gateway translates <image>…</image> for it). */
   vision: boolean;
@@ -44,9 +51,11 @@ export interface DeploymentSpec {
   /** Environment for the server, ${VAR} already expanded. May hold secrets: never log or label it. */
   env: Record<string, string>;
   /**
-   * TGI launcher settings in snake case (max_input_tokens, quantize, dtype, revision,
-   * trust_remote_code, cuda_memory_fraction, max_batch_prefill_tokens, …). Turned into
-   * `--kebab-case value` flags; `true` becomes a bare flag, `false` is omitted.
+   * The server's flags in snake case: for TGI its launcher's (max_input_tokens, quantize, dtype,
+   * revision, trust_remote_code, cuda_memory_fraction, max_batch_prefill_tokens, …), for vLLM and
+   * SGLang their own (max_model_len, gpu_memory_utilization, … from the models.yaml keys they have,
+   * and engine_args). Turned into `--kebab-case value` flags; `true` becomes a bare flag, `false` is
+   * omitted (vLLM: `--no-<flag>`).
    */
   launcher: Record<string, string | number | boolean>;
   /** `process` runtime: the command to spawn (argv); launcher flags are appended. */
@@ -60,7 +69,7 @@ export interface DeploymentSpec {
   loadTimeoutMs: number;
   /** Gateway limits in force for this deployment (model overrides over gateway defaults). */
   limits: Limits;
-  /** Host folder mounted at /data (Hugging Face cache), shared by all containers. */
+  /** Host folder with the Hugging Face cache, shared by all containers (TGI: at /data; vLLM, SGLang: at /root/.cache/huggingface). */
   hfCache: string;
 }
 

@@ -1,6 +1,7 @@
 import type { ResolvedModel } from './expand.ts';
 import type { Path, Problem } from './problem.ts';
 import type { RawDefaults, RawGateway } from './schema.ts';
+import { checkEngineRules } from './engine-rules.ts';
 import { checkTgiRules, checkWrittenSettings } from './tgi-rules.ts';
 
 // Rules across keys and models that the schema cannot express (GPU placement is in placement.ts, what
@@ -39,6 +40,9 @@ export function validateModels(models: readonly ResolvedModel[], defaults: RawDe
       result.errors.push({ path: at('command'), message: `\`command\` is only used by \`runtime: process\` (this model runs with ${model.runtime})`, hint: 'remove `command`, or set `runtime: process`' });
     }
     checkLimitsShape(model, result.errors);
+    checkEngineRules(model, result);
+    // TGI's own rules are for TGI models only (and not for one whose engine could not be read).
+    if (model.uncertain.has('engine') || (model.engine ?? 'tgi') !== 'tgi') continue;
     checkWrittenSettings(model.raw, ['models', model.index], result);
     checkTgiRules(model, defaults, result);
 

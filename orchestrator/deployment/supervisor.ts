@@ -438,7 +438,7 @@ export class DeploymentSupervisor extends EventEmitter implements ServedDeployme
     try {
       for await (const line of this.driver.logLines(owned.id, { follow: true, since: this.serverStartedAt, signal })) {
         progressed();
-        const phase = phaseFromLogLine(line);
+        const phase = phaseFromLogLine(line, this.currentSpec.engine);
         if (phase && phase !== 'connected' && this.currentState === 'loading') this.setPhase(phase);
       }
     } catch (error) {

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { engineProgram } from '../config/engines.ts';
 import type { DeploymentSpec } from '../config/types.ts';
 import { join } from 'node:path';
 import { ChildRecords } from './leftover-processes.ts';
@@ -13,6 +14,8 @@ export function simulatorEnv(spec: DeploymentSpec): Record<string, string> {
     SIM_LOAD_SECONDS: String(sim.loadSeconds),
     SIM_TOKENS_PER_SECOND: String(sim.tokensPerSecond),
     SIM_VISION: spec.vision ? '1' : '0',
+    // Which server to speak, and so which CLI the argv is in (runtime/launcher-args.ts).
+    SIM_ENGINE: spec.engine ?? 'tgi',
   };
   if (sim.crashAfterRequests !== undefined) env.SIM_CRASH_AFTER_REQUESTS = String(sim.crashAfterRequests);
   if (sim.crashOnLoad) env.SIM_CRASH_ON_LOAD = '1';
@@ -26,7 +29,8 @@ export function simulatorDriver(stateDir: string): ProcessDriver {
     kind: 'simulator',
     logDir: join(stateDir, 'logs'),
     childRecords: new ChildRecords(join(stateDir, 'simulator-processes.json')),
-    command: () => [process.execPath, '--import', import.meta.resolve('tsx'), SIMULATOR_ENTRY],
+    // Then the engine's program (`vllm serve`, `python3 -m sglang.launch_server`): the simulator reads the engine's whole CLI.
+    command: (spec) => [process.execPath, '--import', import.meta.resolve('tsx'), SIMULATOR_ENTRY, ...engineProgram(spec.engine)],
     env: simulatorEnv,
     stopTimeoutMs: 5000,
   });

@@ -3,6 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeploymentSpec, RuntimeKind } from '../config/types.ts';
+import { listenArgs } from '../config/engines.ts';
 import { stripAnsi } from '../health/ansi.ts';
 import { freePort } from '../net.ts';
 import type { ChildRecords } from './leftover-processes.ts';
@@ -98,7 +99,7 @@ export class ProcessDriver implements RuntimeDriver {
     const port = await freePort();
     const id = `${spec.key}#${this.nextId++}`;
     const logFile = createWriteStream(localLogFile(this.options.logDir, spec.key), { flags: 'a' });
-    const slot: Slot = { id, spec, port, argv: [...argv, '--port', String(port), '--hostname', '127.0.0.1'], env, lines: [], partial: '', followers: new Set(), logFile };
+    const slot: Slot = { id, spec, port, argv: [...argv, ...listenArgs(spec.engine, '127.0.0.1', port)], env, lines: [], partial: '', followers: new Set(), logFile };
     this.slots.set(id, slot);
     this.launch(slot);
     return this.observe(slot);

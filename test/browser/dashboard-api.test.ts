@@ -113,6 +113,18 @@ test('overview: every deployment with its state, phase, GPUs, retries and last-m
   assert.equal(series.byKey['hermes/gpu0'].requestsPerSecond.length, 180);
 });
 
+test('overview: usage per API key since the gateway started, busiest first', async () => {
+  const at = Date.now();
+  const record = (caller: string, status: number, promptTokens: number, generatedTokens: number): RequestRecord => ({ key: 'hermes/gpu0', model: 'hermes', gpuLabel: 'gpu0', status, durationMs: 5, generatedTokens, promptTokens, caller, stream: false, at });
+  for (const r of [record('team-a', 200, 10, 20), record('team-a', 429, 0, 0), record('operator', 200, 1, 2)]) options.events.emit('request', r);
+  const o = await json<Overview>('/api/overview');
+  assert.deepEqual(
+    o.keys.map((k) => [k.name, k.requests, k.refused, k.promptTokens, k.generatedTokens]),
+    [['team-a', 2, 1, 10, 20], ['operator', 1, 0, 1, 2]],
+  );
+  assert.equal(o.keys[0].lastUsedAt, at);
+});
+
 test('event log: state changes with restarts, additions, removals and the gateway notices, paged by id', async () => {
   const d = new StubDeployment(spec('crashy/gpu3'));
   options.table.add(d);

@@ -106,6 +106,11 @@ describe('operator dashboard in chromium', { skip }, () => {
       const cell = document.querySelector('#deployments-body tr[data-key="hermes-2-pro-tgi/gpu0"] td[data-col="tokens-per-second"]');
       return cell !== null && cell.textContent !== '0';
     });
+    // And the usage per key: the page signs in with the operator's token.
+    await page.waitForFunction(() => {
+      const cells = document.querySelectorAll('#key-usage-body tr[data-key="operator"] td');
+      return cells.length === 6 && Number(cells[4].textContent!.replace(/,/g, '')) >= 40;
+    });
     await shot('playground-stream');
   });
 

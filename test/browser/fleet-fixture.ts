@@ -11,7 +11,7 @@ import type { StubDeployment } from '../helpers/served-deployment.ts';
 // HTTP: a real DeploymentTable of StubDeployments and event emitter, with the handlers mounted in a
 // plain Express app.
 
-const limits = { requestsPerSecond: 10, burst: 25, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 };
+const limits = { requestsPerSecond: 10, burst: 25, maxConcurrentRequests: 100, requestTimeoutMs: 30_000, queueTimeoutMs: 0 };
 
 export function spec(key: string, extra: Partial<DeploymentSpec> = {}): DeploymentSpec {
   const [model, gpuLabel] = key.split('/');

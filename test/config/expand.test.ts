@@ -53,7 +53,7 @@ describe('defaults and overrides', () => {
     assert.deepEqual(config.gateway, {
       port: 8000,
       host: '0.0.0.0',
-      limits: { requestsPerSecond: 10, burst: 25, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 },
+      limits: { requestsPerSecond: 10, burst: 25, maxConcurrentRequests: 100, requestTimeoutMs: 30_000, queueTimeoutMs: 30_000 },
       metricsAuth: true,
       maxBodyBytes: 8 * 1024 ** 2,
       drainTimeoutMs: 30_000,
@@ -95,8 +95,8 @@ describe('defaults and overrides', () => {
     assert.deepEqual(b.env, { USAGE_STATS: 'off', HF_TOKEN: 't', A: '1' });
     assert.deepEqual(a.launcher, { max_top_n_tokens: 5, validation_workers: 3, quantize: 'bitsandbytes-nf4', dtype: 'bfloat16', cuda_graphs: '1,2,4' });
     assert.deepEqual(a.simulator, { loadSeconds: 0, tokensPerSecond: 30, hang: true });
-    assert.deepEqual(a.limits, { requestsPerSecond: 4, burst: 2, maxConcurrentRequests: 50, requestTimeoutMs: 60_000 });
-    assert.deepEqual(b.limits, { requestsPerSecond: 4, burst: 8, maxConcurrentRequests: 50, requestTimeoutMs: 30_000 });
+    assert.deepEqual(a.limits, { requestsPerSecond: 4, burst: 2, maxConcurrentRequests: 50, requestTimeoutMs: 60_000, queueTimeoutMs: 30_000 });
+    assert.deepEqual(b.limits, { requestsPerSecond: 4, burst: 8, maxConcurrentRequests: 50, requestTimeoutMs: 30_000, queueTimeoutMs: 30_000 });
     assert.deepEqual(b.command, ['text-generation-launcher', '--json-output']);
     assert.equal(a.hfCache, path.resolve('cache'));
   });
@@ -111,8 +111,9 @@ describe('defaults and overrides', () => {
   });
 
   test("limits in the gateway's shape override the gateway's, key by key", () => {
-    const { config } = valid(yaml('gateway: { rate_limit: { requests_per_second: 4, burst: 8 } }', 'models:', ...model('a', 'limits: { rate_limit: { burst: 2 }, max_concurrent_requests: 7, request_timeout: 5s }')));
-    assert.deepEqual(config.deployments[0].limits, { requestsPerSecond: 4, burst: 2, maxConcurrentRequests: 7, requestTimeoutMs: 5000 });
+    const { config } = valid(yaml('gateway: { rate_limit: { requests_per_second: 4, burst: 8 }, queue_max: 12 }', 'models:', ...model('a', 'limits: { rate_limit: { burst: 2 }, max_concurrent_requests: 7, request_timeout: 5s, queue_timeout: 0 }'), ...model('b', 'limits: { queue_timeout: 2s, queue_max: 3 }')));
+    assert.deepEqual(config.deployments[0].limits, { requestsPerSecond: 4, burst: 2, maxConcurrentRequests: 7, requestTimeoutMs: 5000, queueTimeoutMs: 0, queueMax: 12 });
+    assert.deepEqual(config.deployments[1].limits, { requestsPerSecond: 4, burst: 8, maxConcurrentRequests: 100, requestTimeoutMs: 30_000, queueTimeoutMs: 2000, queueMax: 3 });
   });
 
   test('load_timeout: per model, from defaults, 30 minutes when unset', () => {

@@ -30,3 +30,13 @@ test('launcher_args settings, kept in snake case by the config, are spelled as T
   const args = launcherArgs(testSpec({ model: 'm', launcher: { max_top_n_tokens: 10, usage_stats: 'no-stack', env: true } }));
   assert.deepEqual(args.slice(4), ['--env', '--max-top-n-tokens', '10', '--usage-stats', 'no-stack']);
 });
+
+test('vLLM: the model positional after `vllm serve`, served as the models.yaml name, --tensor-parallel-size; false is --no-<flag>', () => {
+  const args = launcherArgs({ ...testSpec({ model: 'm', gpus: [0, 1], launcher: { max_model_len: 4096, trust_remote_code: true, enable_prefix_caching: false } }), engine: 'vllm' });
+  assert.deepEqual(args, ['sim/m', '--served-model-name', 'm', '--tensor-parallel-size', '2', '--no-enable-prefix-caching', '--max-model-len', '4096', '--trust-remote-code']);
+});
+
+test('SGLang: --model-path, --served-model-name, --tp-size; false is left out', () => {
+  const args = launcherArgs({ ...testSpec({ model: 'm', gpus: [4], launcher: { mem_fraction_static: 0.8, enable_metrics: false } }), engine: 'sglang' });
+  assert.deepEqual(args, ['--model-path', 'sim/m', '--served-model-name', 'm', '--tp-size', '1', '--mem-fraction-static', '0.8']);
+});

@@ -35,7 +35,7 @@ export function testSpec(options: TestSpecOptions): DeploymentSpec {
     pull: options.pull ?? 'missing',
     command: undefined,
     simulator: { loadSeconds: 1, tokensPerSecond: 0 },
-    limits: { requestsPerSecond: 100, burst: 100, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 },
+    limits: { requestsPerSecond: 100, burst: 100, maxConcurrentRequests: 100, requestTimeoutMs: 30_000, queueTimeoutMs: 0 },
     hfCache: options.hfCache ?? '/tmp/tgi-fleet-test-hf-cache',
     loadTimeoutMs: 30 * 60_000,
     ...shaped,

@@ -19,7 +19,8 @@ import { StubDeployment } from '../helpers/served-deployment.ts';
 // The gateway logs at info on every fixture; tests show warnings and errors unless LOG_LEVEL says otherwise.
 log.level = process.env.LOG_LEVEL ?? 'warn';
 
-export const DEFAULT_LIMITS: Limits = { requestsPerSecond: 1000, burst: 1000, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 };
+// queue_timeout 0 (429 at once at the cap, as before the queue): queue.test.ts turns the queue on.
+export const DEFAULT_LIMITS: Limits = { requestsPerSecond: 1000, burst: 1000, maxConcurrentRequests: 100, requestTimeoutMs: 30_000, queueTimeoutMs: 0 };
 
 export function testSettings(overrides: Partial<GatewaySettings> = {}): GatewaySettings {
   return {

@@ -5,7 +5,7 @@ import type { DeploymentState } from '../../orchestrator/deployment/state.ts';
 import { plan, type Current, type PlanInput } from '../../orchestrator/reconcile/plan.ts';
 import type { ObservedInstance } from '../../orchestrator/runtime/driver.ts';
 
-const limits = { requestsPerSecond: 10, burst: 25, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 };
+const limits = { requestsPerSecond: 10, burst: 25, maxConcurrentRequests: 100, requestTimeoutMs: 30_000, queueTimeoutMs: 0 };
 /** The plan asks hashOf(spec); here a spec's hash is its launcher.rev (what a driver would send). */
 const hashOf = (spec: DeploymentSpec) => `h-${spec.key}-${spec.launcher.rev ?? 0}`;
 

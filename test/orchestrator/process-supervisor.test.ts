@@ -19,7 +19,7 @@ function spec(model: string, runtime: DeploymentSpec['runtime'], extra: Partial<
   return {
     key: `${model}/gpu0`, model, gpuLabel: 'gpu0', gpus: [0], modelId: `sim/${model}`, runtime, accelerator: 'nvidia', vision: false,
     image: 'unused', pull: 'never', shmSizeBytes: 1 << 26, env: {}, launcher: {}, simulator: { loadSeconds: 0, tokensPerSecond: 0 },
-    limits: { requestsPerSecond: 100, burst: 100, maxConcurrentRequests: 100, requestTimeoutMs: 30_000 }, hfCache: tmpdir(), loadTimeoutMs: 30 * 60_000, ...extra,
+    limits: { requestsPerSecond: 100, burst: 100, maxConcurrentRequests: 100, requestTimeoutMs: 30_000, queueTimeoutMs: 0 }, hfCache: tmpdir(), loadTimeoutMs: 30 * 60_000, ...extra,
   };
 }
 

@@ -9,6 +9,7 @@ import { byId, h } from './dom.ts';
 import { prependEvents } from './event-log.ts';
 import { rate } from './format.ts';
 import { renderGpus } from './gpus.ts';
+import { renderKeyUsage } from './keys.ts';
 import { Playground } from './playground.ts';
 
 // Wiring: sign-in, then polling the gateway's /api (overview and event log every 2 s, charts every 5 s).
@@ -77,6 +78,7 @@ function showOverview(o: Overview): void {
   renderSummary(o);
   renderDeployments(byId<HTMLTableSectionElement>('deployments-body'), o.deployments, o.now);
   renderGpus(byId('gpus'), o.gpus, o.gpuTelemetry);
+  renderKeyUsage(byId<HTMLTableSectionElement>('key-usage-body'), o.keys ?? []);
   byId('gpu-note').hidden = o.gpuTelemetry;
   playground.setDeployments(o.deployments);
   const keys = o.deployments.map((d) => d.key);

@@ -6,7 +6,7 @@ import { EngineUnreachable, type DriverEvent, type LogLinesOptions, type Observe
 import { dockerClient, dockerEndpoint, dockerMessage, dockerStatus, dockerStep, dockerStepIdempotent, isUnreachable } from './client.ts';
 import { ContainerEvents } from './container-events.ts';
 import { containerLogLines } from './container-logs.ts';
-import { CONTAINER_PORT, TGI_STOP_TIMEOUT_SECONDS, containerHash, containerName, containerOptions } from './container-spec.ts';
+import { TGI_STOP_TIMEOUT_SECONDS, containerHash, containerName, containerOptions, publishedHostPort } from './container-spec.ts';
 import { DEFAULT_FLEET, LABEL, belongsToFleet, fleetLabelFilters } from './labels.ts';
 import { ImagePuller } from './pull.ts';
 
@@ -197,8 +197,7 @@ export class DockerDriver implements RuntimeDriver {
 
 function observedFrom(info: Dockerode.ContainerInspectInfo): ObservedInstance {
   const labels = info.Config.Labels ?? {};
-  const binding = info.HostConfig.PortBindings?.[CONTAINER_PORT]?.find((b: { HostIp?: string }) => b.HostIp === '127.0.0.1');
-  const port = binding?.HostPort ? Number(binding.HostPort) : undefined;
+  const port = publishedHostPort(info.HostConfig.PortBindings);
   const state = info.State;
   const started = Date.parse(state.StartedAt);
   const everStarted = Number.isFinite(started) && started > 0;
