@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pingDocker } from '../../orchestrator/runtime/docker/client.ts';
-import { runUp, type RunningUp } from '../../test/helpers/up.ts';
+import { runUp, uniqueFleet, type RunningUp } from '../../test/helpers/up.ts';
 import { stopChild, withCleanup } from './cleanup.ts';
 import type { BenchContext } from './context.ts';
 import { benchContainerIds, buildSimImage, removeBenchContainers, writeStandInNvidiaSmi, writeStartupConfig } from './docker-fleet.ts';
@@ -45,13 +45,15 @@ export async function benchStartup(ctx: BenchContext): Promise<StartupResult> {
     const config = await writeStartupConfig(dir, CONTAINERS, LOAD_SECONDS);
     const stateDir = join(dir, 'state');
     const env = { PATH: `${bin}:${process.env.PATH}`, LOG_LEVEL: 'info' };
+    // Both runs are one fleet: the second `up` is the same operator's restart and must adopt the first's containers.
+    const fleet = uniqueFleet();
 
     await removeBenchContainers(); // leftovers of an interrupted run would be adopted and spoil the cold start
     scope.add('bench containers', removeBenchContainers);
 
     ctx.progress(`startup: \`up\` with ${CONTAINERS} simulator containers loading for ${LOAD_SECONDS} s each`);
     const coldStart = performance.now();
-    const first = await runUp({ config, env, stateDir });
+    const first = await runUp({ config, env, stateDir, fleet });
     scope.child('first up', first.child, 15_000);
     const gatewayAnswersMs = await waitUntil(first, async () => (await first.fetch('/health').catch(() => undefined)) !== undefined, coldStart);
     const coldStartMs = await waitUntil(first, () => allReady(first), coldStart);
@@ -61,7 +63,7 @@ export async function benchStartup(ctx: BenchContext): Promise<StartupResult> {
 
     ctx.progress(`startup: a second \`up\` adopting the ${CONTAINERS} running containers`);
     const adoptStart = performance.now();
-    const second = await runUp({ config, env, stateDir });
+    const second = await runUp({ config, env, stateDir, fleet });
     scope.child('second up', second.child, 15_000);
     const adoptMs = await waitUntil(second, () => allReady(second), adoptStart);
     const adopted = await benchContainerIds();
