@@ -19,7 +19,6 @@ import { Ownership, portInUse } from './ownership.ts';
 import { Reconciler } from './reconcile/reconciler.ts';
 import type { RuntimeDriver } from './runtime/driver.ts';
 import { commandDriver, simulatorDriver } from './runtime/local-runtimes.ts';
-import type { ProcessDriver } from './runtime/process-driver.ts';
 import { TokenStore } from './token.ts';
 
 export interface FleetOptions {
@@ -176,7 +175,7 @@ export class Fleet {
   /** Exiting at once: kills every local server's process group (containers keep running); how many. */
   killLocalServers(): number {
     let killed = 0;
-    for (const driver of this.drivers.values()) if ('killAll' in driver) killed += (driver as ProcessDriver).killAll();
+    for (const driver of this.drivers.values()) killed += driver.killAll();
     return killed;
   }
 

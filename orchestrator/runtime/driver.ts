@@ -74,6 +74,8 @@ export interface RuntimeDriver {
   onEvent(listener: (event: DriverEvent) => void): void;
   /** Stops watching; instances that can outlive this process (containers) keep running, others are stopped. */
   close(): Promise<void>;
+  /** Exiting at once (a second Ctrl-C): kills, without waiting, the instances that cannot outlive this process; how many. */
+  killAll(): number;
 }
 
 /** The engine behind a driver cannot be reached: deployments are down (not failed) until it is back. */

@@ -4,30 +4,17 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import Dockerode from 'dockerode';
+import { waitUntilHealthy } from '../../orchestrator/health/ready.ts';
+import { SIM_IMAGE as IMAGE, dockerSkipReason } from '../docker/engine.ts';
 import { ROOT } from '../helpers/sim.ts';
 import { send } from './fixtures.ts';
 
 const run = promisify(execFile);
-const IMAGE = 'tgi-sim:local';
+const skip = await dockerSkipReason(new Dockerode());
 
 async function docker(...args: string[]): Promise<string> {
   return (await run('docker', args, { timeout: 120_000 })).stdout.trim();
-}
-
-const dockerReachable = await docker('info', '--format', '{{.ServerVersion}}').then(
-  () => true,
-  () => false,
-);
-const skip = !dockerReachable && process.env.CI !== 'true' ? 'Docker is not reachable (start dockerd to run this test)' : false;
-
-async function healthy(url: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const status = await send(`${url}/health`).then((r) => r.status, () => 0);
-    if (status === 200) return;
-    if (Date.now() > deadline) throw new Error(`${url}/health never answered 200`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe('the tgi-sim:local image with SIM_ENGINE', { skip }, () => {
@@ -46,7 +33,7 @@ describe('the tgi-sim:local image with SIM_ENGINE', { skip }, () => {
     containers.push(id);
     const published = Number((await docker('port', id, `${port}/tcp`)).split('\n')[0].split(':').at(-1));
     const url = `http://127.0.0.1:${published}`;
-    await healthy(url);
+    await waitUntilHealthy({ host: '127.0.0.1', port: published, url }, AbortSignal.timeout(30_000));
     return url;
   }
 

@@ -5,7 +5,8 @@
 // (http_server.py launch_server and _wait_and_warmup).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WARMUP_HEADER, withFailureKnobs } from '../shared/failure-knobs.ts';
-import { createFastApiServer, listen } from '../shared/fastapi-server.ts';
+import { createFastApiServer } from '../shared/fastapi-server.ts';
+import { UvicornProcess } from '../shared/uvicorn-process.ts';
 import { type SglangSettings } from './cli.ts';
 import { sglangErrorBody, sglangInvalidJson } from './errors.ts';
 import { schedulerLog, sglangLog, uvicornLog } from './log.ts';
@@ -71,32 +72,13 @@ async function warmUp(s: SglangSettings, readiness: Readiness): Promise<void> {
 }
 
 export async function runSglang(s: SglangSettings): Promise<void> {
-  let stop: (() => void) | undefined = () => process.exit(0);
-  const onSignal = () => {
-    const now = stop;
-    stop = undefined;
-    now?.();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const uvicorn = new UvicornProcess(uvicornLog);
   await load(s);
   const readiness: Readiness = { ready: false };
   const routes = sglangRoutes(s, readiness, Math.floor(Date.now() / 1000));
   withFailureKnobs(routes, ['/v1/chat/completions', '/v1/completions', '/generate'], s.knobs, crashScheduler);
   const server = createFastApiServer({ routes, errorBody: sglangErrorBody, invalidJsonMessage: sglangInvalidJson, accessLog: uvicornLog });
-  uvicornLog(`Started server process [${process.pid}]`);
-  uvicornLog('Waiting for application startup.');
-  await listen(server, s.port, s.host);
-  uvicornLog('Application startup complete.');
+  await uvicorn.serve(server, s.port, s.host);
   uvicornLog(`Uvicorn running on http://${s.host}:${s.port} (Press CTRL+C to quit)`);
-  stop = () => {
-    uvicornLog('Shutting down');
-    server.close();
-    server.closeAllConnections();
-    uvicornLog('Waiting for application shutdown.');
-    uvicornLog('Application shutdown complete.');
-    uvicornLog(`Finished server process [${process.pid}]`);
-    process.exit(0);
-  };
   await warmUp(s, readiness);
 }

@@ -4,7 +4,8 @@
 // start-up lines ending in "Application startup complete.", and uvicorn's shutdown on SIGTERM/SIGINT.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withFailureKnobs } from '../shared/failure-knobs.ts';
-import { createFastApiServer, listen } from '../shared/fastapi-server.ts';
+import { createFastApiServer } from '../shared/fastapi-server.ts';
+import { UvicornProcess } from '../shared/uvicorn-process.ts';
 import { pythonDict } from '../shared/python-log.ts';
 import { VLLM_VERSION, type VllmSettings } from './cli.ts';
 import { vllmErrorBody, vllmInvalidJson } from './errors.ts';
@@ -65,14 +66,7 @@ async function load(s: VllmSettings): Promise<void> {
 }
 
 export async function runVllm(s: VllmSettings): Promise<void> {
-  let stop: (() => void) | undefined = () => process.exit(0);
-  const onSignal = () => {
-    const now = stop;
-    stop = undefined;
-    now?.();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const uvicorn = new UvicornProcess(uvicornLog);
   await load(s);
   const { routes } = vllmRoutes(s, Math.floor(Date.now() / 1000));
   withFailureKnobs(routes, ['/v1/chat/completions', '/v1/completions'], s.knobs, crashEngine);
@@ -80,17 +74,5 @@ export async function runVllm(s: VllmSettings): Promise<void> {
   vllmLog('api_server.py:1971', `Starting vLLM API server 0 on http://${s.host}:${s.port}`);
   vllmLog('launcher.py:34', 'Available routes are:');
   for (const [path, methods] of Object.entries(routes)) vllmLog('launcher.py:42', `Route: ${path}, Methods: ${Object.keys(methods).join(', ')}`);
-  uvicornLog(`Started server process [${process.pid}]`);
-  uvicornLog('Waiting for application startup.');
-  await listen(server, s.port, s.host);
-  uvicornLog('Application startup complete.');
-  stop = () => {
-    uvicornLog('Shutting down');
-    server.close();
-    server.closeAllConnections();
-    uvicornLog('Waiting for application shutdown.');
-    uvicornLog('Application shutdown complete.');
-    uvicornLog(`Finished server process [${process.pid}]`);
-    process.exit(0);
-  };
+  await uvicorn.serve(server, s.port, s.host);
 }
