@@ -46,6 +46,12 @@ export interface GatewaySettings {
   tokenGraceMs: number;
   /** Wrong tokens from one address within windowMs before that address is locked out for lockoutMs. */
   authLockout: { failures: number; windowMs: number; lockoutMs: number };
+  /** Redis that keeps rate limits, token budgets, per-key concurrency and lockouts for every gateway of the fleet; undefined: in memory. */
+  redisUrl?: string;
+  /** Addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (default none). */
+  trustedProxies: readonly string[];
+  /** Open connections one client address may hold; more are closed at once (0: no cap; trusted proxies are exempt). */
+  maxConnectionsPerClient: number;
 }
 
 /** The parts of a deployment's configuration the gateway routes and limits by. */
@@ -59,6 +65,8 @@ export interface ServedSpec {
   readonly modelId: string;
   /** How it runs ("docker", "process", "simulator"), for /info and the dashboard. */
   readonly runtime: string;
+  /** The inference server behind it; absent means tgi. */
+  readonly engine?: 'tgi' | 'vllm' | 'sglang';
   /** Accepts images (the gateway translates <image>…</image> for it). */
   readonly vision: boolean;
   readonly limits: Limits;

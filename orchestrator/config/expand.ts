@@ -41,6 +41,8 @@ const GATEWAY_DEFAULTS: GatewaySettings = {
   drainTimeoutMs: 30_000,
   tokenGraceMs: 3_600_000,
   authLockout: { failures: 10, windowMs: 60_000, lockoutMs: 300_000 },
+  trustedProxies: [],
+  maxConnectionsPerClient: 256,
 };
 
 /** The fleet of a file without `gateway.fleet` (and of `up`, `down`, … without --fleet). */
@@ -72,6 +74,9 @@ export function resolveGateway(raw: RawGateway | null | undefined): GatewaySetti
       windowMs: raw?.auth_lockout?.window ?? d.authLockout.windowMs,
       lockoutMs: raw?.auth_lockout?.duration ?? d.authLockout.lockoutMs,
     },
+    ...(raw?.redis_url !== undefined && { redisUrl: raw.redis_url }),
+    trustedProxies: raw?.trusted_proxies ?? d.trustedProxies,
+    maxConnectionsPerClient: raw?.max_connections_per_client ?? d.maxConnectionsPerClient,
   };
 }
 

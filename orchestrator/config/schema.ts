@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { splitCommand } from './argv.ts';
 import { ENGINES } from './engines.ts';
@@ -163,6 +164,19 @@ const requestTimeout = about(duration({ allowZero: false }), 'limit of a non-str
 const queueTimeout = about(duration({ allowZero: true }), 'how long a request waits for a free slot when every ready replica of its model is full; 0 answers 429 at once', '30s');
 const queueMax = about(wholeNumber(1), "requests that may wait per model; beyond it 429 at once (default 4 × the model's total max_concurrent_requests)", 400);
 
+const redisUrl = z
+  .string({ error: 'expected a Redis URL like redis://127.0.0.1:6379' })
+  .regex(/^rediss?:\/\/[^\s]+$/, { error: 'expected a Redis URL like redis://127.0.0.1:6379 or rediss://user:password@host:6380/0' });
+const ipOrCidr = z.string({ error: 'expected an address or CIDR like 10.0.0.0/8' }).refine(isAddressOrCidr, { error: 'expected an IPv4/IPv6 address or CIDR like 127.0.0.1, 10.0.0.0/8 or fd00::/8' });
+
+function isAddressOrCidr(value: string): boolean {
+  const [address, bits, extra] = value.split('/');
+  const family = isIP(address);
+  if (!family || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
 export const gatewaySchema = about(
   z.strictObject({
     /** Which fleet this file runs (names its containers and locks); checked in validate.ts. */
@@ -178,6 +192,9 @@ export const gatewaySchema = about(
     max_body_size: about(size(), 'largest request body the gateway accepts', '8m').optional(),
     drain_timeout: about(duration({ allowZero: true }), 'how long a removal, replacement or shutdown waits for in-flight requests', '30s').optional(),
     token_grace_period: about(duration({ allowZero: true }), 'how long the old token keeps working after a rotation', '1h').optional(),
+    redis_url: about(redisUrl, 'Redis that `up`\'s gateway and its replicas (`npm run gateway`) keep rate limits, token budgets, per-key concurrency and lockouts in, so they enforce one budget; without it each gateway keeps them in memory', 'redis://127.0.0.1:6379').optional(),
+    trusted_proxies: about(z.array(ipOrCidr, { error: 'expected a list of addresses or CIDRs like [127.0.0.1, 10.0.0.0/8]' }), 'reverse proxies (addresses or CIDRs) whose X-Forwarded-For names the client; from anyone else it is ignored', ['127.0.0.1']).optional(),
+    max_connections_per_client: about(wholeNumber(0), 'open connections one client address may hold; more are closed at once so one flooding address cannot starve the others (0: no cap; trusted proxies are exempt)', 256).optional(),
     auth_lockout: about(
       z.strictObject({
         failures: about(wholeNumber(1), 'wrong tokens from one address within `window` that lock it out', 10).optional(),

@@ -28,7 +28,7 @@ export function fleetOptions(gpus: GpuInfo[] = []): GatewayOptions & { table: De
   table.synced = true;
   return {
     table,
-    settings: () => ({ port: 0, host: '127.0.0.1', limits, metricsAuth: true, maxBodyBytes: 8 << 20, drainTimeoutMs: 1000, tokenGraceMs: 1000, authLockout: { failures: 10, windowMs: 60_000, lockoutMs: 60_000 } }) satisfies GatewaySettings,
+    settings: () => ({ port: 0, host: '127.0.0.1', limits, metricsAuth: true, maxBodyBytes: 8 << 20, drainTimeoutMs: 1000, tokenGraceMs: 1000, authLockout: { failures: 10, windowMs: 60_000, lockoutMs: 60_000 }, trustedProxies: [], maxConnectionsPerClient: 0 }) satisfies GatewaySettings,
     tokens: undefined as never, // the handlers under test run behind the gateway's auth and never read it
     gpus: () => gpus,
     events: new EventEmitter(),

@@ -59,6 +59,8 @@ describe('defaults and overrides', () => {
       drainTimeoutMs: 30_000,
       tokenGraceMs: 3_600_000,
       authLockout: { failures: 10, windowMs: 60_000, lockoutMs: 300_000 },
+      trustedProxies: [],
+      maxConnectionsPerClient: 256,
     });
     const [d] = config.deployments;
     assert.equal(d.image, 'ghcr.io/huggingface/text-generation-inference:3.3.6');
@@ -122,6 +124,17 @@ describe('defaults and overrides', () => {
     const issue = issueAt(invalid(yaml('models:', ...model('a', 'load_timeout: 0'))), 'models[0].load_timeout');
     assert.match(issue.message, /greater than 0/);
     assert.match(issue.hint!, /without progress.*e\.g\. `load_timeout: 30m`/);
+  });
+
+  test('gateway.redis_url, trusted_proxies and max_connections_per_client: read, and refused with the shape they need', () => {
+    const { config } = valid(yaml('gateway: { redis_url: "redis://10.0.0.5:6379/2", trusted_proxies: [127.0.0.1, 10.0.0.0/8, "fd00::/8"], max_connections_per_client: 0 }', 'models:', ...model('a')));
+    assert.equal(config.gateway.redisUrl, 'redis://10.0.0.5:6379/2');
+    assert.deepEqual(config.gateway.trustedProxies, ['127.0.0.1', '10.0.0.0/8', 'fd00::/8']);
+    assert.equal(config.gateway.maxConnectionsPerClient, 0);
+    const bad = invalid(yaml('gateway: { redis_url: "http://redis:6379", trusted_proxies: [10.0.0.0/33, proxy.local] }', 'models:', ...model('a')));
+    assert.match(issueAt(bad, 'gateway.redis_url').message, /redis:\/\/127\.0\.0\.1:6379/);
+    assert.match(issueAt(bad, 'gateway.trusted_proxies[0]').message, /address or CIDR/);
+    assert.match(issueAt(bad, 'gateway.trusted_proxies[1]').message, /address or CIDR/);
   });
 
   test("USAGE_STATS=off for TGI servers unless env says otherwise; not for the simulator (TGI's telemetry: router/src/usage_stats.rs)", () => {

@@ -32,6 +32,8 @@ export function testSettings(overrides: Partial<GatewaySettings> = {}): GatewayS
     drainTimeoutMs: 5000,
     tokenGraceMs: 3_600_000,
     authLockout: { failures: 5, windowMs: 60_000, lockoutMs: 60_000 },
+    trustedProxies: [],
+    maxConnectionsPerClient: 0,
     ...overrides,
   };
 }
