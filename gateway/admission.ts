@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { GatewayError } from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { TokenBuckets } from './token-bucket.ts';
+import { TokenBuckets, type BucketState } from './token-bucket.ts';
 import type { GatewayNotice, Logger, ServedDeployment } from './types.ts';
 
 // Whether a deployment takes one more request: it must be ready, under its concurrency cap, and the
@@ -53,23 +53,32 @@ export class Admission {
 
   /** The refusal for one more request from `client` to `d`, or undefined when it is admitted. */
   check(d: ServedDeployment, client: string, now: number): AdmissionRefused | undefined {
+    return this.checkCapacity(d, client, now) ?? this.checkRate(d, client, now);
+  }
+
+  /** The ready and concurrency part of check(): with shared limits, Redis takes the rate token (shared-admission.ts). */
+  checkCapacity(d: ServedDeployment, client: string, now: number): AdmissionRefused | undefined {
     if (!d.isReady) return notReady(d);
     const limits = d.spec.limits;
-    const buckets = this.bucketsOf(d);
     if (d.inFlight >= limits.maxConcurrentRequests) {
-      return this.tooMany(d, 'concurrency', `${d.key} already has ${d.inFlight} requests in flight, its max_concurrent_requests; retry shortly, or raise max_concurrent_requests in models.yaml`, buckets, client, now);
+      const state = this.bucketsOf(d).state(client, limits, now);
+      return this.tooMany(d, 'concurrency', `${d.key} already has ${d.inFlight} requests in flight, its max_concurrent_requests; retry shortly, or raise max_concurrent_requests in models.yaml`, state, now);
     }
-    return this.checkRate(d, client, now);
+    return undefined;
   }
 
   /** The rate part of check(), for a request that waits for a slot (its concurrency is the queue's business). */
   checkRate(d: ServedDeployment, client: string, now: number): AdmissionRefused | undefined {
     const limits = d.spec.limits;
     const buckets = this.bucketsOf(d);
-    if (!buckets.tryTake(client, limits, now)) {
-      return this.tooMany(d, 'rate', `rate limit for ${d.key} reached: ${limits.requestsPerSecond} requests/s per client with bursts of ${limits.burst}; retry after the Retry-After seconds, or raise rate_limit in models.yaml`, buckets, client, now);
-    }
+    if (!buckets.tryTake(client, limits, now)) return this.rateRefused(d, buckets.state(client, limits, now), now);
     return undefined;
+  }
+
+  /** The 429 of a client whose bucket for `d` is empty (`state`: this gateway's bucket or the shared one). */
+  rateRefused(d: ServedDeployment, state: BucketState, now: number): AdmissionRefused {
+    const limits = d.spec.limits;
+    return this.tooMany(d, 'rate', `rate limit for ${d.key} reached: ${limits.requestsPerSecond} requests/s per client with bursts of ${limits.burst}; retry after the Retry-After seconds, or raise rate_limit in models.yaml`, state, now);
   }
 
   /** Forgets the buckets of idle clients. */
@@ -85,11 +94,10 @@ export class Admission {
     return buckets;
   }
 
-  private tooMany(d: ServedDeployment, reason: 'rate' | 'concurrency', message: string, buckets: TokenBuckets, client: string, now: number): AdmissionRefused {
+  private tooMany(d: ServedDeployment, reason: 'rate' | 'concurrency', message: string, state: BucketState, now: number): AdmissionRefused {
     this.metrics.rateLimited.inc({ ...this.metrics.labelsFor(d).route, reason });
     this.noticeBurst(d, reason, now);
     const limits = d.spec.limits;
-    const state = buckets.state(client, limits, now);
     // A concurrency refusal says nothing about when a slot frees up: one second is a fair guess.
     const waitSeconds = reason === 'rate' ? state.retryAfterSeconds : 1;
     return new AdmissionRefused(reason, 429, message, {

@@ -7,6 +7,11 @@ interface FailureCount {
   windowStart: number;
 }
 
+/** Where failures are also counted for the fleet's other gateways (shared-limits.ts); its lockouts come back through lockedElsewhere(). */
+export interface LockoutSharing {
+  recordFailure(client: string, settings: LockoutSettings, lockedHere: boolean): void;
+}
+
 /** At most this many clients are tracked (counting and locked out together), so a flood of addresses cannot grow memory. */
 const MAX_TRACKED = 10_000;
 
@@ -28,6 +33,8 @@ export class AuthLockout {
   private readonly counting = new Map<string, FailureCount>();
   /** Locked-out clients and when their lockout ends, in the order they were locked out. */
   private readonly locked = new Map<string, number>();
+  /** Set by the gateway when gateway.redis_url shares the counts (and lockouts) with the fleet. */
+  sharing?: LockoutSharing;
 
   constructor(
     private readonly settings: () => LockoutSettings,
@@ -43,9 +50,25 @@ export class AuthLockout {
 
   /** Counts a wrong token; true when this failure locks the address's client out. */
   recordFailure(address: string, now: number): boolean {
-    const { failures, windowMs, lockoutMs } = this.settings();
+    const settings = this.settings();
+    const { failures, windowMs, lockoutMs } = settings;
     if (failures <= 0) return false;
     const client = addressGroup(address);
+    const lockedHere = this.countFailure(client, now, failures, windowMs, lockoutMs);
+    this.sharing?.recordFailure(client, settings, lockedHere);
+    return lockedHere;
+  }
+
+  /** A lockout another gateway of the fleet decided (or this one, coming back through Redis): `client` for `ms`. */
+  lockedElsewhere(client: string, ms: number, now: number): void {
+    this.counting.delete(client);
+    if (!this.locked.has(client) && !this.makeRoom(now)) return;
+    const until = Math.max(this.locked.get(client) ?? 0, now + ms);
+    this.locked.delete(client); // re-inserted: the map stays (roughly) ordered by when lockouts end
+    this.locked.set(client, until);
+  }
+
+  private countFailure(client: string, now: number, failures: number, windowMs: number, lockoutMs: number): boolean {
     let count = this.counting.get(client);
     if (count) {
       this.counting.delete(client); // re-inserted below: the map stays ordered by last failure

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Accounting } from './accounting.ts';
 import { setCaller } from './callers.ts';
 import { addressGroup, AuthLockout } from './auth-lockout.ts';
+import { clientAddress } from './client-address.ts';
 import { GatewayError, sendError } from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { GatewayNotice, GatewayOptions } from './types.ts';
@@ -18,9 +19,9 @@ export function bearerToken(req: IncomingMessage): string | undefined {
   return header && BEARER.test(header) ? header.slice(7).trim() : undefined;
 }
 
-/** Rate limiting identifies a client by its token and its address. */
+/** Rate limiting and the queue's turns identify a client by its token and its address (clientAddress: behind a trusted proxy, the forwarded client's). */
 export function clientKey(req: IncomingMessage): string {
-  return `${bearerToken(req)}\u0000${req.socket.remoteAddress}`;
+  return `${bearerToken(req)}\u0000${clientAddress(req)}`;
 }
 
 export class Authenticator {
@@ -45,7 +46,7 @@ export class Authenticator {
   }
 
   private check(req: IncomingMessage): GatewayError | undefined {
-    const address = req.socket.remoteAddress ?? 'unknown';
+    const address = clientAddress(req);
     const now = Date.now();
     const lockedMs = this.lockout.lockedFor(address, now);
     if (lockedMs > 0) {

@@ -9,12 +9,15 @@ import { bodyTooLarge, readJsonBody, type JsonBody } from './body.ts';
 import { GatewayError, sendError } from './errors.ts';
 import { dialectOf } from './event-stream.ts';
 import { GENERATE_ENDPOINTS, prepareGenerate } from './generate.ts';
-import { completeInfo } from './info-fields.ts';
-import type { KeyLimits, KeyRefused } from './key-limits.ts';
+import { infoAnswer } from './info-fields.ts';
+import { KeyRefused, type KeyLimits } from './key-limits.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import { CLIENT_CLOSED_REQUEST, type UpstreamProxy } from './proxy.ts';
-import { queueFull, queueTimedOut, type SlotQueue } from './queue.ts';
+import { CLIENT_CLOSED_REQUEST, type AnswerTranslation, type UpstreamProxy } from './proxy.ts';
+import { queueFull, queuePushedOut, queueTimedOut, type SlotQueue } from './queue.ts';
 import type { RouteMatch } from './route-index.ts';
+import { needsServedModel, withServedModel } from './served-model.ts';
+import { admitShared } from './shared-admission.ts';
+import type { SharedLimits } from './shared-limits.ts';
 import type { Caller, GatewayOptions, ServedDeployment } from './types.ts';
 
 // One authenticated request for a deployment (a deployment route or a root OpenAI route): choose the
@@ -29,6 +32,8 @@ export interface DispatchDeps {
   balancer: LeastInFlight;
   metrics: GatewayMetrics;
   proxy: UpstreamProxy;
+  /** With gateway.redis_url: the limits shared with the fleet's other gateways. */
+  sharedLimits?: SharedLimits;
 }
 
 export class Dispatcher {
@@ -39,18 +44,27 @@ export class Dispatcher {
     const { admission, accounting } = this.deps;
     const startedAt = performance.now();
     const caller = callerOf(req);
-    const keyRefusal = this.deps.keyLimits.check(caller, route.model, startedAt);
+    const shared = this.deps.sharedLimits?.active();
+    const keyRefusal = shared ? this.deps.keyLimits.checkScope(caller, route.model) : this.deps.keyLimits.check(caller, route.model, startedAt);
     if (keyRefusal) return this.refuseForKey(res, route.model, caller, keyRefusal);
     let d = route.deployment ?? this.deps.balancer.pick(this.deps.options.table.replicas(route.model));
     if (!d) return this.noReadyReplica(res, route.model, caller);
+    let rateChecked = false;
+    if (shared) {
+      const takeRate = d.isReady && (d.inFlight < d.spec.limits.maxConcurrentRequests || this.deps.queue.wouldWait(d));
+      const verdict = await admitShared(shared, this.deps.keyLimits, admission, caller, route.model, d, clientKey(req), takeRate, startedAt);
+      if (verdict.refusal instanceof KeyRefused) return this.refuseForKey(res, route.model, caller, verdict.refusal);
+      if (verdict.refusal) return this.refuse(res, d, verdict.refusal, caller);
+      rateChecked = verdict.rateChecked;
+    }
 
     let exchange: Exchange | undefined;
     if (this.deps.queue.wouldWait(d)) {
-      exchange = await this.waitForSlot(req, res, route, d, caller, startedAt);
+      exchange = await this.waitForSlot(req, res, route, d, caller, startedAt, rateChecked);
       if (!exchange) return;
       d = exchange.deployment; // the balanced route takes the first replica that frees a slot
     } else {
-      const refusal = admission.check(d, clientKey(req), startedAt);
+      const refusal = rateChecked ? admission.checkCapacity(d, clientKey(req), startedAt) : admission.check(d, clientKey(req), startedAt);
       if (refusal) return this.refuse(res, d, refusal, caller);
       // The deployment has the last word: it refuses when it is no longer ready (whatever check() saw).
       exchange = accounting.begin(d, startedAt, caller);
@@ -60,11 +74,15 @@ export class Dispatcher {
     const maxBodyBytes = this.deps.options.settings().maxBodyBytes;
     let upstreamPath = route.upstreamPath;
     let payload = body?.raw;
+    let translate: AnswerTranslation | undefined;
     try {
       if (GENERATE_ENDPOINTS.has(route.endpoint)) {
         const call = prepareGenerate(d, route.endpoint, route.upstreamPath.slice(route.endpoint.length), body ?? (await readJsonBody(req, maxBodyBytes, d.spec.limits.requestTimeoutMs)));
         upstreamPath = call.path;
         payload = call.body;
+        translate = call.translate;
+      } else if (needsServedModel(d, route.endpoint)) {
+        payload = withServedModel(d, body ?? (await readJsonBody(req, maxBodyBytes, d.spec.limits.requestTimeoutMs)));
       } else if (!payload) {
         const tooLarge = bodyTooLarge(req, maxBodyBytes);
         if (tooLarge) throw tooLarge;
@@ -73,23 +91,29 @@ export class Dispatcher {
       return this.refuseAdmitted(res, exchange, error);
     }
     if (res.destroyed) return accounting.end(exchange, CLIENT_CLOSED_REQUEST);
-    const rewriteJson = route.endpoint === '/info' && req.method === 'GET' ? (info: Record<string, unknown>) => completeInfo(info, d) : undefined;
-    this.deps.proxy.forward({ req, res, exchange, upstreamPath, dialect: dialectOf(route.endpoint), body: payload, maxBodyBytes, rewriteJson });
+    const info = route.endpoint === '/info' && req.method === 'GET' ? infoAnswer(d) : undefined;
+    if (info?.upstreamPath) upstreamPath = info.upstreamPath;
+    this.deps.proxy.forward({ req, res, exchange, upstreamPath, dialect: dialectOf(route.endpoint), body: payload, maxBodyBytes, rewriteJson: info?.rewrite, translate });
   }
 
   /**
    * Every ready replica the request may use is full: it waits in the model's queue (after its rate
-   * check, as if admitted). Undefined when it got no slot; its answer has been sent then.
+   * check, as if admitted; `rateChecked`: Redis did it). Undefined when it got no slot; its answer has been sent then.
    */
-  private async waitForSlot(req: IncomingMessage, res: ServerResponse, route: RouteMatch, d: ServedDeployment, caller: Caller, startedAt: number): Promise<Exchange | undefined> {
+  private async waitForSlot(req: IncomingMessage, res: ServerResponse, route: RouteMatch, d: ServedDeployment, caller: Caller, startedAt: number, rateChecked: boolean): Promise<Exchange | undefined> {
     const { admission, accounting, queue } = this.deps;
     const client = clientKey(req);
-    const rateRefusal = admission.checkRate(d, client, startedAt);
+    const rateRefusal = rateChecked ? undefined : admission.checkRate(d, client, startedAt);
     if (rateRefusal) return void this.refuse(res, d, rateRefusal, caller);
     const waitingBefore = queue.length(route.model);
-    const outcome = await queue.wait({ model: route.model, replica: route.deployment, client, res, take: (replica) => accounting.begin(replica, startedAt, caller) }, d);
+    // Turns go round API keys (whatever addresses a key sends from); the operator's token is one turn per client address.
+    const turn = caller.operator ? client : `key\u0000${caller.name}`;
+    const cap = caller.limits.maxConcurrent;
+    const mayTakeNow = cap === undefined ? undefined : () => this.deps.keyLimits.inFlightOf(caller.name) < cap;
+    const outcome = await queue.wait({ model: route.model, replica: route.deployment, client: turn, res, take: (replica) => accounting.begin(replica, startedAt, caller), mayTakeNow }, d);
     if (typeof outcome === 'object') return outcome;
     if (outcome === 'full') this.refuse(res, d, queueFull(route.model, waitingBefore), caller);
+    else if (outcome === 'pushed_out') this.refuse(res, d, queuePushedOut(route.model), caller);
     else if (outcome === 'timeout') this.refuse(res, d, queueTimedOut(route.model, performance.now() - startedAt), caller);
     else if (outcome === 'left') accounting.refuse({ model: d.spec.model, deployment: d, labels: this.deps.metrics.labelsFor(d), status: CLIENT_CLOSED_REQUEST, refusedBy: 'queue_left', caller });
     else if (route.deployment) this.refuse(res, route.deployment, notReady(route.deployment), caller);

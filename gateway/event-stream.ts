@@ -1,5 +1,7 @@
-// What the gateway needs to know about the server-sent events it relays (it never re-frames them):
-// how many token events a chunk carries, and how to end a stream with an error in TGI's own format.
+// What the gateway needs to know about the server-sent events it relays (it re-frames none, except
+// vLLM's and SGLang's answers to a translated /generate, which engine-generate/stream.ts turns into
+// TGI's events before they are counted here): how many token events a chunk carries, and how to end a
+// stream with an error in TGI's own format.
 
 /** Which error framing a stream uses: /generate_stream (TGI's) or the OpenAI routes. */
 export type StreamDialect = 'generate' | 'openai';

@@ -20,3 +20,31 @@ export function completeInfo(info: Record<string, unknown>, d: ServedDeployment,
   for (const [field, value] of Object.entries(added)) if (!(field in completed)) completed[field] = value;
   return completed;
 }
+
+/**
+ * GET /info of a vLLM or SGLang deployment, which have no /info: TGI's Info fields from the engine's
+ * GET /v1/models (its `max_model_len`, docs/vllm-contract.md and sglang-contract.md "Routes") and from
+ * models.yaml, completed as for TGI. `router` names the engine; fields only TGI knows are null.
+ */
+export function engineInfo(models: Record<string, unknown>, d: ServedDeployment, now = new Date()): Record<string, unknown> {
+  const entry = Array.isArray(models.data) ? (models.data.find((m) => (m as Record<string, unknown>)?.id === d.spec.model) ?? models.data[0]) : undefined;
+  const maxModelLen = (entry as Record<string, unknown> | undefined)?.max_model_len;
+  const configured = d.spec.launcher.max_total_tokens;
+  const info = {
+    model_id: d.spec.modelId,
+    model_sha: null,
+    model_pipeline_tag: d.spec.vision ? 'image-text-to-text' : 'text-generation',
+    max_total_tokens: typeof maxModelLen === 'number' ? maxModelLen : typeof configured === 'number' ? configured : null,
+    router: d.spec.engine,
+    version: null,
+    sha: null,
+    docker_label: null,
+  };
+  return completeInfo(info, d, now);
+}
+
+/** How GET /info of `d` is answered: TGI's /info completed, or (vLLM, SGLang) built from the engine's /v1/models. */
+export function infoAnswer(d: ServedDeployment): { upstreamPath?: string; rewrite: (body: Record<string, unknown>) => Record<string, unknown> } {
+  if (d.spec.engine === 'vllm' || d.spec.engine === 'sglang') return { upstreamPath: '/v1/models', rewrite: (models) => engineInfo(models, d) };
+  return { rewrite: (info) => completeInfo(info, d) };
+}

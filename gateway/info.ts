@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import type { DeploymentDirectory } from './types.ts';
 
 // The gateway's own /info (every deployment, where it runs, its retries, and its TGI /info) and
@@ -19,6 +19,7 @@ export function infoHandler(table: DeploymentDirectory): RequestHandler {
         model_id: d.spec.modelId,
         gpus: d.spec.gpus,
         runtime: d.spec.runtime,
+        engine: d.spec.engine ?? 'tgi',
         instance: d.instanceId ?? null,
         instance_name: d.instanceName ?? null,
         state: d.state,
@@ -38,15 +39,17 @@ export function infoHandler(table: DeploymentDirectory): RequestHandler {
   };
 }
 
+/** The 503 of /health and /health/ready before the first reconcile has registered the deployments. */
+function starting(res: Response): void {
+  res
+    .status(503)
+    .set('retry-after', String(STARTING_RETRY_AFTER_SECONDS))
+    .json({ status: 'starting', message: "the orchestrator is still registering models.yaml's deployments; retry after the Retry-After seconds" });
+}
+
 export function healthHandler(table: DeploymentDirectory): RequestHandler {
   return (_req, res) => {
-    if (!table.synced) {
-      res
-        .status(503)
-        .set('retry-after', String(STARTING_RETRY_AFTER_SECONDS))
-        .json({ status: 'starting', message: "the orchestrator is still registering models.yaml's deployments; retry after the Retry-After seconds" });
-      return;
-    }
+    if (!table.synced) return starting(res);
     const notReady = table.all().filter((d) => !d.isReady);
     if (notReady.length === 0) {
       res.json({ status: 'healthy' });
@@ -55,6 +58,35 @@ export function healthHandler(table: DeploymentDirectory): RequestHandler {
     res.status(503).json({
       status: 'unhealthy',
       not_ready: notReady.map((d) => ({ route: `/${d.key}`, state: d.state, ...(d.phase ? { phase: d.phase } : {}) })),
+    });
+  };
+}
+
+// For a load balancer in front of several gateways (`up`'s and its replicas): /health/live says
+// whether this gateway takes requests at all, /health/ready whether it can serve every model.
+
+/** 200 while this gateway serves; 503 once it drains or closes (take it out of the rotation). */
+export function liveHandler(isClosing: () => boolean): RequestHandler {
+  return (_req, res) => {
+    if (isClosing()) res.status(503).set('connection', 'close').json({ status: 'draining', message: 'this gateway is shutting down and takes no new requests; send them to another one' });
+    else res.json({ status: 'live' });
+  };
+}
+
+/** 200 while every model has at least one ready replica; 503 naming the models without one. */
+export function readyHandler(table: DeploymentDirectory): RequestHandler {
+  return (_req, res) => {
+    if (!table.synced) return starting(res);
+    const models = table.models();
+    const unready = models.filter((model) => !table.replicas(model).some((d) => d.isReady));
+    if (unready.length === 0) {
+      res.json({ status: 'ready', models });
+      return;
+    }
+    res.status(503).json({
+      status: 'not_ready',
+      message: `no ready replica of ${unready.join(', ')}`,
+      models_without_ready_replica: unready.map((model) => ({ model, replicas: table.replicas(model).map((d) => ({ route: `/${d.key}`, state: d.state })) })),
     });
   };
 }

@@ -36,21 +36,46 @@ export interface KeyUse {
   generatedTokens: number;
 }
 
+/** Where the limits are shared with the fleet's other gateways (shared-limits.ts); absent: this gateway only. */
+export interface KeyLimitsSharing {
+  active(): { setInFlight(keyName: string, count: number): void; recordTokens(keyName: string, tokens: number): void } | undefined;
+}
+
 export class KeyLimits {
   private readonly inFlight = new Map<string, number>();
   private readonly buckets = new TokenBuckets();
   private readonly windows = new TokenWindows();
 
-  constructor(private readonly metrics: GatewayMetrics) {}
+  constructor(
+    private readonly metrics: GatewayMetrics,
+    private readonly sharing?: KeyLimitsSharing,
+  ) {}
 
   /** The refusal of one more request from `caller` for `model`, or undefined when the key allows it. */
   check(caller: Caller, model: string, now: number): KeyRefused | undefined {
     return this.refusal(caller, model, now);
   }
 
+  /** Only the key's scope: with shared limits, Redis checks the rest (shared-admission.ts). */
+  checkScope(caller: Caller, model: string): KeyRefused | undefined {
+    return caller.operator || mayUse(caller, model) ? undefined : scopeRefusal(caller, model);
+  }
+
+  /** The key's requests in flight on this gateway. */
+  inFlightOf(name: string): number {
+    return this.inFlight.get(name) ?? 0;
+  }
+
+  /** Every key with requests in flight on this gateway, and how many. */
+  inFlightEntries(): Iterable<[string, number]> {
+    return this.inFlight.entries();
+  }
+
   /** A request of `caller` was admitted to a deployment; ended() closes it. */
   admitted(caller: Caller): void {
-    this.inFlight.set(caller.name, (this.inFlight.get(caller.name) ?? 0) + 1);
+    const count = (this.inFlight.get(caller.name) ?? 0) + 1;
+    this.inFlight.set(caller.name, count);
+    if (caller.limits.maxConcurrent !== undefined) this.sharing?.active()?.setInFlight(caller.name, count);
   }
 
   /** A request admitted() ended; `use` says what it used. */
@@ -59,6 +84,7 @@ export class KeyLimits {
     const left = (this.inFlight.get(caller.name) ?? 1) - 1;
     if (left > 0) this.inFlight.set(caller.name, left);
     else this.inFlight.delete(caller.name);
+    if (caller.limits.maxConcurrent !== undefined) this.sharing?.active()?.setInFlight(caller.name, left);
     this.counted(use, now);
   }
 
@@ -68,36 +94,54 @@ export class KeyLimits {
     this.metrics.keyRequests.inc({ key: caller.name, model, status: String(use.status) });
     if (use.promptTokens > 0) this.metrics.keyTokens.inc({ key: caller.name, model, kind: 'prompt' }, use.promptTokens);
     if (use.generatedTokens > 0) this.metrics.keyTokens.inc({ key: caller.name, model, kind: 'generated' }, use.generatedTokens);
-    if (caller.limits.tokensPerMinute !== undefined) this.windows.record(caller.name, use.promptTokens + use.generatedTokens, now);
+    if (caller.limits.tokensPerMinute !== undefined) {
+      const tokens = use.promptTokens + use.generatedTokens;
+      this.windows.record(caller.name, tokens, now);
+      if (tokens > 0) this.sharing?.active()?.recordTokens(caller.name, tokens);
+    }
   }
 
   private refusal(caller: Caller, model: string, now: number): KeyRefused | undefined {
     if (caller.operator) return undefined;
     const name = caller.name;
-    if (!mayUse(caller, model)) {
-      return new KeyRefused('scope', 403, `API key "${name}" may use ${caller.models!.length ? `the models ${caller.models!.join(', ')}` : 'no model'}, not "${model}"; use one of those, or ask the operator for a key whose --models covers it`);
-    }
+    if (!mayUse(caller, model)) return scopeRefusal(caller, model);
     const { tokensPerMinute, maxConcurrent, requestsPerSecond, burst } = caller.limits;
     if (tokensPerMinute !== undefined && this.windows.used(name, now) >= tokensPerMinute) {
-      const seconds = Math.max(1, Math.ceil(this.windows.waitMs(name, tokensPerMinute, now) / 1000));
-      return new KeyRefused('budget', 429, `API key "${name}" used its budget of ${tokensPerMinute} tokens per minute (prompt + generated, last 60 s); retry after ${seconds} s, or ask the operator for a larger --tpm`, { 'retry-after': String(seconds) });
+      return budgetRefusal(name, tokensPerMinute, this.windows.waitMs(name, tokensPerMinute, now));
     }
-    if (maxConcurrent !== undefined && (this.inFlight.get(name) ?? 0) >= maxConcurrent) {
-      return new KeyRefused('key_concurrency', 429, `API key "${name}" already has ${maxConcurrent} requests in flight, its --max-concurrent; retry when one has finished`, { 'retry-after': '1' });
-    }
+    if (maxConcurrent !== undefined && (this.inFlight.get(name) ?? 0) >= maxConcurrent) return concurrencyRefusal(name, maxConcurrent);
     if (requestsPerSecond !== undefined) {
-      const limits = { requestsPerSecond, burst: burst ?? Math.max(1, Math.ceil(requestsPerSecond)) };
-      if (!this.buckets.tryTake(name, limits, now)) {
-        const { retryAfterSeconds } = this.buckets.state(name, limits, now);
-        return new KeyRefused('key_rate', 429, `rate limit of API key "${name}" reached: ${requestsPerSecond} requests/s with bursts of ${limits.burst}, across all its clients; retry after the Retry-After seconds`, {
-          'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
-          'ratelimit-limit': String(limits.burst),
-          'ratelimit-remaining': '0',
-          'ratelimit-reset': String(Math.ceil(retryAfterSeconds)),
-          'ratelimit-policy': `${requestsPerSecond};w=1;burst=${limits.burst}`,
-        });
-      }
+      const limits = { requestsPerSecond, burst: keyBurst(requestsPerSecond, burst) };
+      if (!this.buckets.tryTake(name, limits, now)) return keyRateRefusal(name, requestsPerSecond, limits.burst, this.buckets.state(name, limits, now).retryAfterSeconds);
     }
     return undefined;
   }
+}
+
+/** A key's burst: as given, else its rate rounded up (at least 1). */
+export function keyBurst(requestsPerSecond: number, burst: number | undefined): number {
+  return burst ?? Math.max(1, Math.ceil(requestsPerSecond));
+}
+
+function scopeRefusal(caller: Caller, model: string): KeyRefused {
+  return new KeyRefused('scope', 403, `API key "${caller.name}" may use ${caller.models!.length ? `the models ${caller.models!.join(', ')}` : 'no model'}, not "${model}"; use one of those, or ask the operator for a key whose --models covers it`);
+}
+
+export function budgetRefusal(name: string, tokensPerMinute: number, waitMs: number): KeyRefused {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  return new KeyRefused('budget', 429, `API key "${name}" used its budget of ${tokensPerMinute} tokens per minute (prompt + generated, last 60 s); retry after ${seconds} s, or ask the operator for a larger --tpm`, { 'retry-after': String(seconds) });
+}
+
+export function concurrencyRefusal(name: string, maxConcurrent: number): KeyRefused {
+  return new KeyRefused('key_concurrency', 429, `API key "${name}" already has ${maxConcurrent} requests in flight, its --max-concurrent; retry when one has finished`, { 'retry-after': '1' });
+}
+
+export function keyRateRefusal(name: string, requestsPerSecond: number, burst: number, retryAfterSeconds: number): KeyRefused {
+  return new KeyRefused('key_rate', 429, `rate limit of API key "${name}" reached: ${requestsPerSecond} requests/s with bursts of ${burst}, across all its clients; retry after the Retry-After seconds`, {
+    'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+    'ratelimit-limit': String(burst),
+    'ratelimit-remaining': '0',
+    'ratelimit-reset': String(Math.ceil(retryAfterSeconds)),
+    'ratelimit-policy': `${requestsPerSecond};w=1;burst=${burst}`,
+  });
 }

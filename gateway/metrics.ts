@@ -7,16 +7,20 @@ import type { GatewayOptions, ServedDeployment } from './types.ts';
 
 const MIB = 1024 * 1024;
 
-export type StatusLabels = { model: string; gpu: string; status: string };
-export type RouteLabels = { model: string; gpu: string };
+export type Engine = NonNullable<ServedDeployment['spec']['engine']>;
+export type StatusLabels = { model: string; gpu: string; engine: Engine; status: string };
+/** A deployment's labels. `engine` is a property of the deployment, so it adds no series. */
+export type RouteLabels = { model: string; gpu: string; engine: Engine };
+type RouteLabel = keyof RouteLabels;
+const ROUTE_LABELS: RouteLabel[] = ['model', 'gpu', 'engine'];
 
-/** The label objects of one (model, gpu) pair, made once and reused by every request. */
+/** The label objects of one deployment (model, gpu, engine), made once and reused by every request. */
 export class LabelSet {
   readonly route: RouteLabels;
   private readonly byStatus = new Map<number, StatusLabels>();
 
-  constructor(model: string, gpu: string) {
-    this.route = { model, gpu };
+  constructor(model: string, gpu: string, engine: Engine) {
+    this.route = { model, gpu, engine };
   }
 
   withStatus(status: number): StatusLabels {
@@ -28,44 +32,50 @@ export class LabelSet {
 
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'model' | 'gpu' | 'status'>;
-  readonly duration: Histogram<'model' | 'gpu'>;
-  readonly timeToFirstToken: Histogram<'model' | 'gpu'>;
-  readonly generatedTokens: Counter<'model' | 'gpu'>;
-  readonly rateLimited: Counter<'model' | 'gpu' | 'reason'>;
+  readonly requests: Counter<RouteLabel | 'status'>;
+  readonly duration: Histogram<RouteLabel>;
+  readonly timeToFirstToken: Histogram<RouteLabel>;
+  readonly generatedTokens: Counter<RouteLabel>;
+  readonly rateLimited: Counter<RouteLabel | 'reason'>;
   readonly authFailures: Counter;
+  readonly connectionsRefused: Counter<'reason'>;
+  readonly requestsShed: Counter;
   readonly queueWait: Histogram<'model'>;
   readonly queueRejected: Counter<'model' | 'reason'>;
   /** Requests waiting in a model's queue; the queue (queue.ts) sets it. */
   queueLength: (model: string) => number = () => 0;
+  /** Whether gateway.redis_url answers (its URL without password), undefined without it; the server sets it (shared-limits.ts). */
+  redisUp: () => { url: string; up: boolean } | undefined = () => undefined;
   readonly keyRequests: Counter<'key' | 'model' | 'status'>;
   readonly keyTokens: Counter<'key' | 'model' | 'kind'>;
   private readonly deploymentLabels = new WeakMap<ServedDeployment, LabelSet>();
   private readonly otherLabels = new Map<string, LabelSet>();
+  private readonly table: GatewayOptions['table'];
 
   constructor(options: Pick<GatewayOptions, 'table' | 'gpus'>) {
     const registers = [this.registry];
     const { table, gpus } = options;
+    this.table = table;
     const labelsOf = (d: ServedDeployment) => this.labelsFor(d).route;
     collectDefaultMetrics({ register: this.registry });
 
-    this.requests = new Counter({ name: 'gateway_requests_total', help: 'Requests answered, by deployment and HTTP status (refusals included).', labelNames: ['model', 'gpu', 'status'], registers });
+    this.requests = new Counter({ name: 'gateway_requests_total', help: 'Requests answered, by deployment and HTTP status (refusals included).', labelNames: [...ROUTE_LABELS, 'status'], registers });
     this.duration = new Histogram({
       name: 'gateway_request_duration_seconds',
       help: 'Time from request arrival to the end of the response (streams: to the last event).',
-      labelNames: ['model', 'gpu'],
+      labelNames: ROUTE_LABELS,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers,
     });
     this.timeToFirstToken = new Histogram({
       name: 'gateway_time_to_first_token_seconds',
       help: 'Streams: time from request arrival to the first data event.',
-      labelNames: ['model', 'gpu'],
+      labelNames: ROUTE_LABELS,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    this.generatedTokens = new Counter({ name: 'gateway_generated_tokens_total', help: 'Tokens generated: x-generated-tokens of plain answers, token events of streams.', labelNames: ['model', 'gpu'], registers });
-    this.rateLimited = new Counter({ name: 'gateway_rate_limited_total', help: 'Requests refused with 429, by reason (rate = per-client token bucket, concurrency = per-deployment cap).', labelNames: ['model', 'gpu', 'reason'], registers });
+    this.generatedTokens = new Counter({ name: 'gateway_generated_tokens_total', help: 'Tokens generated: x-generated-tokens of plain answers, token events of streams.', labelNames: ROUTE_LABELS, registers });
+    this.rateLimited = new Counter({ name: 'gateway_rate_limited_total', help: 'Requests refused with 429, by reason (rate = per-client token bucket, concurrency = per-deployment cap).', labelNames: [...ROUTE_LABELS, 'reason'], registers });
     // Labelled by key name ("operator" for VALID_TOKEN): bounded by the number of keys, never by clients.
     this.keyRequests = new Counter({ name: 'gateway_key_requests_total', help: 'Requests per API key (key="operator" for VALID_TOKEN), by model and HTTP status (refusals included).', labelNames: ['key', 'model', 'status'], registers });
     this.keyTokens = new Counter({ name: 'gateway_key_tokens_total', help: 'Tokens per API key and model, kind="prompt" or "generated", as the deployments reported them (streams cut short: what was relayed).', labelNames: ['key', 'model', 'kind'], registers });
@@ -89,11 +99,25 @@ export class GatewayMetrics {
       },
     });
     this.authFailures = new Counter({ name: 'gateway_auth_failures_total', help: 'Requests refused for a missing or wrong bearer token, or from a locked-out address.', registers });
+    this.connectionsRefused = new Counter({ name: 'gateway_connections_refused_total', help: 'Connections answered 429 and closed on arrival: reason="per_client_cap" (the address held max_connections_per_client already).', labelNames: ['reason'], registers });
+    this.requestsShed = new Counter({ name: 'gateway_requests_shed_total', help: 'Requests refused unread with 429 because their address kept ignoring Retry-After (early shedding); not in gateway_requests_total.', registers });
+    const redisUp = () => this.redisUp();
+    new Gauge({
+      name: 'gateway_redis_up',
+      help: '1 while the Redis of gateway.redis_url answers (limits shared by the fleet\'s gateways), 0 while it does not (limits per gateway); absent without redis_url.',
+      labelNames: ['url'],
+      registers,
+      collect() {
+        this.reset();
+        const redis = redisUp();
+        if (redis) this.set({ url: redis.url }, redis.up ? 1 : 0);
+      },
+    });
 
     new Gauge({
       name: 'gateway_requests_in_flight',
       help: 'Requests the gateway is relaying to each deployment right now.',
-      labelNames: ['model', 'gpu'],
+      labelNames: ROUTE_LABELS,
       registers,
       collect() {
         this.reset();
@@ -103,7 +127,7 @@ export class GatewayMetrics {
     new Gauge({
       name: 'deployment_ready',
       help: '1 when the deployment is ready to serve, else 0.',
-      labelNames: ['model', 'gpu'],
+      labelNames: ROUTE_LABELS,
       registers,
       collect() {
         this.reset();
@@ -113,7 +137,7 @@ export class GatewayMetrics {
     new Counter({
       name: 'deployment_restarts_total',
       help: 'Times the deployment’s server exited unexpectedly.',
-      labelNames: ['model', 'gpu'],
+      labelNames: ROUTE_LABELS,
       registers,
       collect() {
         this.reset();
@@ -123,7 +147,7 @@ export class GatewayMetrics {
     new Gauge({
       name: 'deployment_start_time_seconds',
       help: 'When the deployment’s server last started (Unix time), as its runtime records it; survives a restart of up.',
-      labelNames: ['model', 'gpu'],
+      labelNames: ROUTE_LABELS,
       registers,
       collect() {
         this.reset();
@@ -133,7 +157,7 @@ export class GatewayMetrics {
     new Gauge({
       name: 'deployment_failed_attempts',
       help: 'Failed start attempts since the deployment was last ready (0 while healthy); it is retried with backoff.',
-      labelNames: ['model', 'gpu'],
+      labelNames: ROUTE_LABELS,
       registers,
       collect() {
         this.reset();
@@ -158,14 +182,16 @@ export class GatewayMetrics {
 
   labelsFor(d: ServedDeployment): LabelSet {
     let labels = this.deploymentLabels.get(d);
-    if (!labels) this.deploymentLabels.set(d, (labels = new LabelSet(d.spec.model, d.spec.gpuLabel)));
+    if (!labels) this.deploymentLabels.set(d, (labels = new LabelSet(d.spec.model, d.spec.gpuLabel, d.spec.engine ?? 'tgi')));
     return labels;
   }
 
-  /** Labels for requests that reached no deployment: a model with no ready replica, or no model at all. */
+  /** Labels for requests to a model that reached none of its replicas (none ready): gpu "", the model's engine. */
   labelsForModel(model: string): LabelSet {
+    // Off the hot path (503s): the engine is looked up each time, so a reload that changes it is followed.
+    const engine = this.table.replicas(model)[0]?.spec.engine ?? 'tgi';
     let labels = this.otherLabels.get(model);
-    if (!labels) this.otherLabels.set(model, (labels = new LabelSet(model, '')));
+    if (!labels || labels.route.engine !== engine) this.otherLabels.set(model, (labels = new LabelSet(model, '', engine)));
     return labels;
   }
 }

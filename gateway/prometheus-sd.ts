@@ -12,9 +12,10 @@ export interface TargetGroup {
 const LEAVING = new Set(['draining', 'stopped']);
 
 /**
- * GET /prometheus/targets (behind the bearer token): Prometheus HTTP service discovery. TGI listens on
- * 127.0.0.1 only, so every target is the gateway itself (as the scraper addressed it) with the metrics
- * path of one deployment, `/<model>/<gpuLabel>/metrics`, which the gateway relays to that TGI's /metrics.
+ * GET /prometheus/targets (behind the bearer token): Prometheus HTTP service discovery. The engines
+ * (TGI, vLLM, SGLang) listen on 127.0.0.1 only, so every target is the gateway itself (as the scraper
+ * addressed it) with the metrics path of one deployment, `/<model>/<gpuLabel>/metrics`, which the
+ * gateway relays to that server's /metrics.
  */
 export function prometheusTargets(options: GatewayOptions): RequestHandler {
   return (req, res) => {
@@ -34,6 +35,9 @@ export function prometheusTargets(options: GatewayOptions): RequestHandler {
           model: d.spec.model,
           gpu: d.spec.gpuLabel,
           model_id: d.spec.modelId,
+          // Which series to expect (tgi_*, vllm:*, sglang:*). vLLM's own engine="0" (its engine-core
+          // index) becomes exported_engine, as Prometheus renames scraped labels that clash with target labels.
+          engine: d.spec.engine ?? 'tgi',
         },
       }));
     res.set('cache-control', 'no-store').json(groups);

@@ -1,5 +1,6 @@
 import { Agent, request, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Duplex, Readable } from 'node:stream';
 import type { Exchange } from './accounting.ts';
 import { tooLargeError, uploadTimeoutError } from './body.ts';
 import { GatewayError, sendError } from './errors.ts';
@@ -17,7 +18,8 @@ import type { Logger, Upstream } from './types.ts';
 // bounds the client's upload (408), then the upstream's answer (504), then each silence of a stream.
 // Whatever happens, `ended` hears of each request exactly once, with its outcome: the status the
 // client got, 502/504 for an answer that failed after its status line went out, or 499 when the
-// client left first.
+// client left first. A translated answer (/generate on vLLM or SGLang: ForwardRequest.translate) is
+// read whole and re-shaped, or, streamed, re-framed event by event on its way to the counting.
 
 /** Request headers that are not passed upstream: hop-by-hop ones, the client's Host, and the bearer token. */
 const NOT_FORWARDED = new Set(['authorization', 'host', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
@@ -40,6 +42,22 @@ export interface ForwardRequest {
   maxBodyBytes: number;
   /** For small JSON answers the gateway completes (GET /info): a 200 JSON answer is read whole and rewritten. */
   rewriteJson?: (body: Record<string, unknown>) => Record<string, unknown>;
+  /** For answers the gateway re-shapes (/generate on vLLM and SGLang): every answer goes through it. */
+  translate?: AnswerTranslation;
+}
+
+/** Token counts an upstream reported for a translated answer. */
+export interface ReportedUsage {
+  prompt?: number;
+  generated?: number;
+}
+
+/** How an upstream's answer is turned into another API's shapes (gateway/engine-generate/). */
+export interface AnswerTranslation {
+  /** A whole (not streamed) answer, error or not: the status and body the client gets. */
+  json(status: number, text: string): { status: number; body: string; usage?: ReportedUsage };
+  /** An event stream: a transform of its bytes into the client's events; `onUsage` hears the upstream's token counts. */
+  stream(onUsage: (usage: ReportedUsage) => void): Duplex;
 }
 
 /** Told once per forwarded request how it ended. */
@@ -179,6 +197,7 @@ class Relay {
     if (prompt !== undefined) exchange.promptTokens = Number(prompt) || 0;
     else if (this.streaming) exchange.promptTokens = estimatedPromptTokens(upstreamRes.headers['x-compute-characters']);
     upstreamRes.on('error', () => {}); // a reset upstream is handled on 'close'
+    if (this.f.translate) return this.relayTranslated(upstreamRes, this.f.translate);
     if (this.f.rewriteJson && !this.streaming && upstreamRes.statusCode === 200 && contentType?.startsWith('application/json')) {
       return this.relayRewritten(upstreamRes, this.f.rewriteJson);
     }
@@ -219,6 +238,35 @@ class Relay {
     });
   }
 
+  /** A translated answer: streams re-framed event by event, anything else read whole and re-shaped. */
+  private relayTranslated(upstreamRes: IncomingMessage, translate: AnswerTranslation): void {
+    const { res, exchange } = this.f;
+    upstreamRes.on('close', () => this.onUpstreamClose(upstreamRes));
+    if (this.streaming) {
+      res.writeHead(upstreamRes.statusCode ?? 200, clientHeaders(upstreamRes.rawHeaders, true, 'content-length'));
+      res.flushHeaders();
+      this.timer.refresh();
+      // The prompt's count comes from the upstream; generated tokens are the translated events counted.
+      const events = upstreamRes.pipe(
+        translate.stream((usage) => {
+          if (usage.prompt !== undefined) exchange.promptTokens = usage.prompt;
+        }),
+      );
+      relayEvents(events, res, exchange, this.timer);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
+    upstreamRes.on('end', () => {
+      const answer = translate.json(upstreamRes.statusCode ?? 502, Buffer.concat(chunks).toString('utf8'));
+      if (answer.usage?.prompt !== undefined) exchange.promptTokens = answer.usage.prompt;
+      if (answer.usage?.generated !== undefined) exchange.generatedTokens = answer.usage.generated;
+      const headers = withoutContentType(clientHeaders(upstreamRes.rawHeaders, false, 'content-length'));
+      res.writeHead(answer.status, [...headers, 'Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(answer.body))]);
+      res.end(answer.body);
+    });
+  }
+
   private onUpstreamClose(upstreamRes: IncomingMessage): void {
     const { res, dialect } = this.f;
     if (upstreamRes.complete || this.abandoned || res.writableEnded) return;
@@ -240,7 +288,7 @@ function estimatedPromptTokens(characters: string | string[] | undefined): numbe
 }
 
 /** Writes each chunk as it arrives (no buffering), counting token events and timing the first. */
-function relayEvents(upstreamRes: IncomingMessage, res: ServerResponse, exchange: Exchange, idleTimer: NodeJS.Timeout): void {
+function relayEvents(upstreamRes: Readable, res: ServerResponse, exchange: Exchange, idleTimer: NodeJS.Timeout): void {
   const counter = new TokenEventCounter();
   upstreamRes.on('data', (chunk: Buffer) => {
     idleTimer.refresh();
@@ -301,5 +349,12 @@ function clientHeaders(raw: string[], streaming: boolean, dropped?: string): str
     headers.push(name, raw[i + 1]);
   }
   if (streaming && !accelBuffering) headers.push('X-Accel-Buffering', 'no');
+  return headers;
+}
+
+/** Raw headers without Content-Type (a translated answer sets its own). */
+function withoutContentType(raw: string[]): string[] {
+  const headers: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() !== 'content-type') headers.push(raw[i], raw[i + 1]);
   return headers;
 }

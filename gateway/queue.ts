@@ -12,24 +12,31 @@ import type { DeploymentDirectory, GatewayNotice, Logger, ServedDeployment, Stat
 // one request, not all of them. Waiters are served round-robin across clients: each client with
 // waiters takes one slot per turn, so a client's burst delays another client's requests by at most
 // one slot per busy client. A queue holds at most queue_max requests per model (default 4 × the
-// model's total max_concurrent_requests); beyond it, 429 at once.
+// model's total max_concurrent_requests). A request that finds it full takes the place of the newest
+// waiter of the client with the most waiters, when that is more than its own client has (that waiter
+// gets 429): one client's burst cannot fill the queue and lock the others out. Otherwise 429 at once.
 //
 // While nothing waits, the hot path pays three field reads (wouldWait) and one counter (handOff),
 // and allocates nothing.
 
 /** How a wait ended when it did not end with a slot. */
-export type QueueExit = 'full' | 'timeout' | 'left' | 'not_ready';
+export type QueueExit = 'full' | 'pushed_out' | 'timeout' | 'left' | 'not_ready';
 
 /** What wait() needs of one request. */
 export interface QueuedRequest {
   model: string;
   /** The replica the request named; undefined: any ready replica of the model. */
   replica?: ServedDeployment;
-  /** Whose turn it is: clientKey(req). */
+  /** Whose turn it is: the API key, or clientKey(req) for the operator's token. */
   client: string;
   res: ServerResponse;
   /** Admits the request to `d` (Accounting.begin); undefined when `d` refuses it. */
   take(d: ServedDeployment): Exchange | undefined;
+  /**
+   * False while the request may not take a slot yet: its API key is at its --max-concurrent (other
+   * requests of the key were admitted while it waited). It keeps its place; absent: always may.
+   */
+  mayTakeNow?(): boolean;
 }
 
 /** Retry-After of a request that waited queue_timeout for nothing: the overload has lasted that long already. */
@@ -88,11 +95,18 @@ class ModelQueue {
     this.owner.waiting += 1;
   }
 
-  /** Takes the next waiter that may use `d`: the first one of the first client in turn that has one. */
+  /**
+   * Takes the next waiter that may use `d`: the first one of the first client in turn that has one.
+   * A client whose key is at its own concurrency cap is passed over (its waiters share the key).
+   */
   next(d: ServedDeployment): Waiter | undefined {
     for (const [client, waiters] of this.byClient) {
       const at = waiters.findIndex((w) => w.mayUse(d));
       if (at < 0) continue;
+      if (waiters[at].request.mayTakeNow?.() === false) {
+        this.owner.keyCapped = true;
+        continue;
+      }
       const [waiter] = waiters.splice(at, 1);
       // Served clients go to the back of the line; a client with nothing left waiting leaves it.
       this.byClient.delete(client);
@@ -112,7 +126,22 @@ class ModelQueue {
     if (waiters!.length === 0) this.byClient.delete(waiter.request.client);
     this.removed();
     if (exit === 'timeout') this.owner.rejected(this.model, 'timeout');
+    if (exit === 'pushed_out') this.owner.rejected(this.model, 'full');
     waiter.settle(exit);
+  }
+
+  /**
+   * Makes room for one waiter of `client` in a full queue: the newest waiter of the client with the
+   * most waiters leaves (429), provided that is more than `client` has. False when `client` has the
+   * most already: then the newcomer is the one refused.
+   */
+  pushOut(client: string): boolean {
+    let longest: Waiter[] | undefined;
+    for (const waiters of this.byClient.values()) if (!longest || waiters.length > longest.length) longest = waiters;
+    const own = this.byClient.get(client)?.length ?? 0;
+    if (!longest || longest.length <= own + 1) return false;
+    this.leave(longest[longest.length - 1], 'pushed_out');
+    return true;
   }
 
   /** Every waiter that matches `which`. */
@@ -130,6 +159,8 @@ class ModelQueue {
 export class SlotQueue {
   /** Requests waiting in every model's queue: handOff() returns at once while it is 0. */
   waiting = 0;
+  /** A waiter was passed over because its key was at its cap: any request's end may let it go. */
+  keyCapped = false;
   private readonly models = new Map<string, ModelQueue>();
   private readonly lastNotice = new Map<string, number>();
   private readonly onState = (change: StateChange) => this.stateChanged(change.key);
@@ -179,7 +210,7 @@ export class SlotQueue {
    */
   wait(request: QueuedRequest, d: ServedDeployment): Promise<Exchange | QueueExit> {
     const { model } = request;
-    if (this.length(model) >= this.capacity(model, d)) {
+    if (this.length(model) >= this.capacity(model, d) && !this.models.get(model)?.pushOut(request.client)) {
       this.rejected(model, 'full');
       return Promise.resolve('full');
     }
@@ -194,10 +225,17 @@ export class SlotQueue {
     });
   }
 
-  /** A slot of `d` was released: it goes to the next waiter that may use it, if any. */
+  /**
+   * A slot of `d` was released: it goes to the next waiter that may use it, if any. When a waiter was
+   * passed over for its key's cap, the request that ended may have been that key's: every model with
+   * waiters gets its free slots offered again.
+   */
   handOff(d: ServedDeployment): void {
     if (this.waiting === 0) return;
     this.pump(d);
+    if (!this.keyCapped) return;
+    this.keyCapped = false;
+    for (const model of [...this.models.keys()]) for (const replica of this.table.replicas(model)) this.pump(replica);
   }
 
   /** Counts a 429 of the queue, and tells the operator about a burst of them (once per NOTICE_INTERVAL_MS). */
@@ -253,6 +291,13 @@ export class SlotQueue {
 /** The 429 for a request that found its model's queue full. */
 export function queueFull(model: string, waiting: number): AdmissionRefused {
   return new AdmissionRefused('queue_full', 429, `every ready replica of ${model} is at its max_concurrent_requests and ${waiting} requests already wait for a slot, its queue_max; retry after the Retry-After seconds, or raise max_concurrent_requests or queue_max in models.yaml`, {
+    'retry-after': '1',
+  });
+}
+
+/** The 429 for a waiter that gave its place in a full queue to a client with fewer requests waiting. */
+export function queuePushedOut(model: string): AdmissionRefused {
+  return new AdmissionRefused('queue_full', 429, `the queue of ${model} is full (queue_max) and your client had the most requests waiting in it: your newest one gave its place to a client with fewer; retry after the Retry-After seconds, and send fewer requests at once`, {
     'retry-after': '1',
   });
 }

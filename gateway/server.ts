@@ -5,18 +5,22 @@ import type { Registry } from 'prom-client';
 import { Accounting } from './accounting.ts';
 import { Admission } from './admission.ts';
 import { Authenticator } from './auth.ts';
+import { ClientAddresses } from './client-address.ts';
+import { ConnectionCap } from './connection-cap.ts';
+import { LoadShedding } from './load-shedding.ts';
 import { callerOf } from './callers.ts';
 import { LeastInFlight } from './balance.ts';
 import { createDashboard } from './dashboard/router.ts';
 import { Dispatcher } from './dispatch.ts';
 import { errorHandler, GatewayError, sendAnyError, sendError } from './errors.ts';
-import { healthHandler, infoHandler } from './info.ts';
+import { healthHandler, infoHandler, liveHandler, readyHandler } from './info.ts';
 import { KeyLimits } from './key-limits.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { GET_ROUTE, methodNotAllowed, refuseOtherMethods } from './methods.ts';
 import { openAIRootRouter } from './openai-root.ts';
 import { prometheusTargets } from './prometheus-sd.ts';
 import { SlotQueue } from './queue.ts';
+import { SharedLimits } from './shared-limits.ts';
 import { UpstreamProxy } from './proxy.ts';
 import { originForm } from './request-target.ts';
 import { RouteIndex, RouteNotFound, type RouteMatch } from './route-index.ts';
@@ -32,21 +36,39 @@ export interface Gateway {
   close(drainTimeoutMs: number): Promise<void>;
 }
 
+/**
+ * Connections the kernel may hold for the gateway to accept (Node's default is 511; Linux caps it at
+ * net.core.somaxconn, 4096 on current kernels). A burst of connections beyond it overflows the queue,
+ * and the kernel then drops other clients' handshakes too: they retry after 1, 3, 7 s. Room for a burst
+ * of 2,000 connections from one address lets connection-cap.ts refuse them instead.
+ */
+const LISTEN_BACKLOG = 4096;
+
 /** How often idle rate-limit buckets and expired lockouts are forgotten. */
 const HOUSEKEEPING_INTERVAL_MS = 60_000;
 
 export function createGateway(options: GatewayOptions): Gateway {
   const metrics = new GatewayMetrics(options);
-  const keyLimits = new KeyLimits(metrics);
+  // Constructed before what it shares: its hooks reach auth and keyLimits only once Redis answers.
+  const sharedLimits: SharedLimits = new SharedLimits(options.settings, options.log, {
+    lockedOut: (client, ms) => auth.lockout.lockedElsewhere(client, ms, Date.now()),
+    inFlightNow: () => keyLimits.inFlightEntries(),
+  });
+  const keyLimits = new KeyLimits(metrics, sharedLimits);
   const accounting = new Accounting(metrics, options.events, keyLimits);
   const auth = new Authenticator(options, metrics, accounting);
+  auth.lockout.sharing = sharedLimits;
+  metrics.redisUp = () => sharedLimits.status();
   const admission = new Admission(metrics, options.events, options.log);
   const routes = new RouteIndex(options.table);
   const proxy = new UpstreamProxy((exchange, status) => accounting.end(exchange, status), options.log);
   const queue = new SlotQueue(options.table, metrics, options.events, options.log);
   accounting.slotFreed = (d) => queue.handOff(d);
-  const dispatcher = new Dispatcher({ options, admission, keyLimits, accounting, queue, balancer: new LeastInFlight(), metrics, proxy });
+  const dispatcher = new Dispatcher({ options, admission, keyLimits, accounting, queue, balancer: new LeastInFlight(), metrics, proxy, sharedLimits });
   const dashboard = createDashboard(options);
+  const clientAddresses = new ClientAddresses(() => options.settings().trustedProxies);
+  const connectionCap = new ConnectionCap(() => options.settings().maxConnectionsPerClient, clientAddresses, metrics, options.log, options.events);
+  const shedding = new LoadShedding(() => options.settings().maxConnectionsPerClient > 0, clientAddresses, metrics, options.log, options.events);
 
   const notFound = (res: ServerResponse, error: GatewayError, model = '') => {
     accounting.refuse({ model, status: 404, refusedBy: 'not_found' });
@@ -74,7 +96,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     next();
   });
   app.get('/health', healthHandler(options.table));
-  app.all('/health', refuseOtherMethods(GET_ROUTE, accounting));
+  app.get('/health/live', liveHandler(() => closing !== undefined));
+  app.get('/health/ready', readyHandler(options.table));
+  for (const path of ['/health', '/health/live', '/health/ready']) app.all(path, refuseOtherMethods(GET_ROUTE, accounting));
   app.use(dashboard.publicRouter);
   app.use((req, res, next) => {
     if (req.path === '/metrics' && !options.settings().metricsAuth) return next();
@@ -96,7 +120,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   app.use('/v1', openAIRootRouter(options, routes, dispatcher, accounting));
   app.use(deploymentRoutes);
   app.use((req, res) => {
-    notFound(res, new GatewayError(404, `no route ${req.method} ${req.path}. Valid routes: ${[...routes.validRoutes(), '/v1/chat/completions', '/v1/completions', '/v1/models', '/info', '/health', '/metrics'].join(', ')}`));
+    notFound(res, new GatewayError(404, `no route ${req.method} ${req.path}. Valid routes: ${[...routes.validRoutes(), '/v1/chat/completions', '/v1/completions', '/v1/models', '/info', '/health', '/health/live', '/health/ready', '/metrics'].join(', ')}`));
   });
   app.use(errorHandler(options.log));
 
@@ -107,17 +131,22 @@ export function createGateway(options: GatewayOptions): Gateway {
   // changes no request's handler, only its cost.
   let closing: Promise<void> | undefined;
   const server = createServer((req, res) => {
-    if (closing) return refuseWhileClosing(res);
+    if (connectionCap.isRefused(req.socket)) return; // answered with 429 as it connected
+    clientAddresses.resolve(req);
+    if (!shedding.admit(req, res)) return;
+    if (closing && req.url !== '/health/live') return refuseWhileClosing(res); // a load balancer asks it why
     const url = originForm(req.url ?? '/');
     req.url = url;
     const match = routes.resolve(url);
     if (match === undefined) return app(req, res);
     if (auth.authenticate(req, res)) serveDeploymentRoute(req, res, match);
   });
+  connectionCap.attach(server);
 
   const housekeeping = setInterval(() => {
     const now = Date.now();
     auth.lockout.sweep(now);
+    shedding.sweep(performance.now());
     admission.sweep(options.table.all(), performance.now());
   }, HOUSEKEEPING_INTERVAL_MS);
   housekeeping.unref();
@@ -129,7 +158,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
           server.off('error', reject);
           resolve((server.address() as AddressInfo).port);
         });
@@ -139,6 +168,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       closing ??= (async () => {
         await accounting.drained(drainTimeoutMs);
         clearInterval(housekeeping);
+        sharedLimits.close();
         dashboard.close();
         routes.dispose();
         queue.dispose();

@@ -40,6 +40,29 @@ export function translateImages(inputs: string): string {
   });
 }
 
+/** An OpenAI chat content part: text, or an image as a data: URL. */
+export type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
+
+/**
+ * `inputs` as OpenAI chat content parts, for engines whose vision models take images on
+ * /v1/chat/completions (vLLM, SGLang): the text around the tags, in order, and each checked image as
+ * an `image_url` part with a data: URL. Throws the same 400s as translateImages.
+ */
+export function imageContentParts(inputs: string): ContentPart[] {
+  const parts: ContentPart[] = [];
+  let index = 0;
+  let from = 0;
+  for (const match of inputs.matchAll(IMAGE_TAG)) {
+    if (match.index > from) parts.push({ type: 'text', text: inputs.slice(from, match.index) });
+    index += 1;
+    const base64 = match[1].replace(WHITESPACE, '').replace(DATA_URL_PREFIX, '');
+    parts.push({ type: 'image_url', image_url: { url: `data:image/${checkImage(base64, index)};base64,${base64}` } });
+    from = match.index + match[0].length;
+  }
+  if (from < inputs.length) parts.push({ type: 'text', text: inputs.slice(from) });
+  return parts;
+}
+
 function checkImage(base64: string, index: number): ImageFormat {
   const which = `image ${index}`;
   if (base64.length === 0) throw new GatewayError(400, `${which} is empty: put the base64 of a JPEG, PNG or WebP file between <image> and </image>`);

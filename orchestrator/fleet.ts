@@ -13,10 +13,12 @@ import { RestartRecords } from './deployment/restart-records.ts';
 import { DeploymentTable } from './deployment/table.ts';
 import { GpuPoller } from './gpus.ts';
 import { KeyUsageRecorder } from './key-usage.ts';
-import { KeyStore, keysPath } from './keys.ts';
+import { watchCredentials } from './credentials-watch.ts';
+import { KeyStore } from './keys.ts';
 import { log } from './log.ts';
 import { Ownership, portInUse } from './ownership.ts';
 import { Reconciler } from './reconcile/reconciler.ts';
+import { ServedViewPublisher } from './served-view.ts';
 import type { RuntimeDriver } from './runtime/driver.ts';
 import { commandDriver, simulatorDriver } from './runtime/local-runtimes.ts';
 import { TokenStore } from './token.ts';
@@ -52,6 +54,8 @@ export class Fleet {
   private gpuPoller?: GpuPoller;
   private keys!: KeyStore;
   private usage?: KeyUsageRecorder;
+  /** What gateway replicas (`npm run gateway`) follow: <stateDir>/served.json. */
+  private servedView?: ServedViewPublisher;
   private configDigest = '';
   private reloadTimer?: NodeJS.Timeout;
   gateway!: Gateway;
@@ -114,7 +118,14 @@ export class Fleet {
       });
       if (fleet.port !== port) await ownership.update({ port: fleet.port });
       await fleet.writeStateFile();
+      fleet.servedView = new ServedViewPublisher(
+        options.stateDir,
+        { table: fleet.table, settings: () => fleet.settings, gpus: () => fleet.gpuPoller?.latest() ?? fleet.gpuInventory, fleet: name },
+        (message) => log.warn(message),
+      );
+      fleet.servedView.start();
       await fleet.reconciler.setDesired(loaded.config.deployments);
+      fleet.servedView.schedule(); // synced now
       const settled = fleet.reconciler.settled();
       if (loaded.gpus.length) {
         fleet.gpuPoller = new GpuPoller();
@@ -154,6 +165,7 @@ export class Fleet {
     this.config = loaded.config;
     if (loaded.gpus.length) this.gpuInventory = loaded.gpus;
     const actions = await this.reconciler.setDesired(loaded.config.deployments, { reload: true });
+    this.servedView?.schedule(); // settings may have changed without any deployment changing
     const settled = this.reconciler.settled();
     const summary = actions.length ? actions.map((a) => a.kind).join(', ') : 'no changes';
     log.info(`reload (${reason}): ${summary} (${this.options.configFile})`);
@@ -170,6 +182,7 @@ export class Fleet {
     await this.usage?.stop();
     this.reconciler.close();
     await Promise.all([...this.drivers.values()].map((driver) => driver.close()));
+    await this.servedView?.stop();
   }
 
   /** Exiting at once: kills every local server's process group (containers keep running); how many. */
@@ -206,10 +219,7 @@ export class Fleet {
       watch(dirname(file), (_event, name) => {
         if (name === basename(file)) this.scheduleReload();
       }),
-      watch(this.options.stateDir, (_event, name) => {
-        if (name === basename(TokenStore.path(this.options.stateDir))) void this.tokens.reload(this.options.stateDir);
-        if (name === basename(keysPath(this.options.stateDir))) void this.keys.reload((message) => log.error(message));
-      }),
+      watchCredentials(this.options.stateDir, this.tokens, this.keys, (message) => log.error(message)),
     );
   }
 

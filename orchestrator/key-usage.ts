@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RequestRecord } from '../gateway/types.ts';
 
@@ -19,16 +19,40 @@ export type UsageByKey = Record<string, KeyUsage>;
 
 export const USAGE_FLUSH_INTERVAL_MS = 10_000;
 
-export function usagePath(stateDir: string): string {
-  return join(stateDir, 'key-usage.json');
+/**
+ * key-usage.json is `up`'s; each gateway replica writes its own (`writer` "gateway-8001":
+ * key-usage.gateway-8001.json), so no file has two writers. `keys list` sums them (readAllUsage).
+ */
+export function usagePath(stateDir: string, writer?: string): string {
+  return join(stateDir, writer ? `key-usage.${writer}.json` : 'key-usage.json');
 }
 
-export async function readUsage(stateDir: string): Promise<UsageByKey> {
+const USAGE_FILE = /^key-usage(?:\.[\w-]+)?\.json$/;
+
+export async function readUsage(stateDir: string, writer?: string): Promise<UsageByKey> {
   try {
-    return JSON.parse(await readFile(usagePath(stateDir), 'utf8')) as UsageByKey;
+    return JSON.parse(await readFile(usagePath(stateDir, writer), 'utf8')) as UsageByKey;
   } catch {
     return {};
   }
+}
+
+/** Every gateway's usage (up's and its replicas'), added up. */
+export async function readAllUsage(stateDir: string): Promise<UsageByKey> {
+  const files = (await readdir(stateDir).catch(() => [] as string[])).filter((name) => USAGE_FILE.test(name));
+  const totals: UsageByKey = {};
+  for (const name of files) {
+    const usage = await readFile(join(stateDir, name), 'utf8').then((text) => JSON.parse(text) as UsageByKey, () => ({}) as UsageByKey);
+    for (const [key, u] of Object.entries(usage)) addUsage((totals[key] ??= { lastUsedAt: 0, requests: 0, promptTokens: 0, generatedTokens: 0 }), u);
+  }
+  return totals;
+}
+
+function addUsage(total: KeyUsage, more: KeyUsage): void {
+  total.lastUsedAt = Math.max(total.lastUsedAt, more.lastUsedAt);
+  total.requests += more.requests;
+  total.promptTokens += more.promptTokens;
+  total.generatedTokens += more.generatedTokens;
 }
 
 export class KeyUsageRecorder {
@@ -41,6 +65,8 @@ export class KeyUsageRecorder {
     private readonly stateDir: string,
     private readonly events: EventEmitter,
     private readonly onError: (message: string) => void,
+    /** Whose file this is (usagePath); undefined: `up`'s. */
+    private readonly writer?: string,
   ) {}
 
   start(intervalMs = USAGE_FLUSH_INTERVAL_MS): void {
@@ -71,23 +97,17 @@ export class KeyUsageRecorder {
     const delta = this.pending;
     this.pending = new Map();
     this.writing = this.writing.then(async () => {
-      const totals = await readUsage(this.stateDir);
-      for (const [name, d] of delta) {
-        const t = (totals[name] ??= { lastUsedAt: 0, requests: 0, promptTokens: 0, generatedTokens: 0 });
-        t.lastUsedAt = Math.max(t.lastUsedAt, d.lastUsedAt);
-        t.requests += d.requests;
-        t.promptTokens += d.promptTokens;
-        t.generatedTokens += d.generatedTokens;
-      }
+      const totals = await readUsage(this.stateDir, this.writer);
+      for (const [name, d] of delta) addUsage((totals[name] ??= { lastUsedAt: 0, requests: 0, promptTokens: 0, generatedTokens: 0 }), d);
       try {
         await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
-        const path = usagePath(this.stateDir);
+        const path = usagePath(this.stateDir, this.writer);
         const tmp = `${path}.${process.pid}.tmp`;
         await writeFile(tmp, JSON.stringify(totals, null, 2) + '\n', { mode: 0o600 });
         await chmod(tmp, 0o600);
         await rename(tmp, path);
       } catch (error) {
-        this.onError(`key usage could not be saved to ${usagePath(this.stateDir)}: ${(error as Error).message}; check the state dir's permissions and free space`);
+        this.onError(`key usage could not be saved to ${usagePath(this.stateDir, this.writer)}: ${(error as Error).message}; check the state dir's permissions and free space`);
       }
     });
     return this.writing;

@@ -102,6 +102,12 @@ export class TokenStore {
     return new TokenStore(file, stateDir);
   }
 
+  /** The stored token, read only (a gateway replica serves `up`'s and never makes one); undefined when there is none. */
+  static async existing(stateDir: string): Promise<TokenStore | undefined> {
+    const file = await readTokenFile(stateDir);
+    return file && new TokenStore(file, stateDir);
+  }
+
   /** Makes a new token; the old one keeps working for graceMs. */
   static async rotate(stateDir: string, graceMs: number): Promise<TokenStore> {
     const old = await readTokenFile(stateDir);

@@ -42,7 +42,7 @@ export function splitImages(inputs: string): InputChunk[] {
   return chunks;
 }
 
-function decodeImageUrl(url: string): Omit<DecodedImage, 'start' | 'end'> {
+export function decodeImageUrl(url: string): Omit<DecodedImage, 'start' | 'end'> {
   if (/^https?:\/\//i.test(url)) throw new ImageError(`failed to fetch image: ${url.slice(0, 80)}: this simulator has no network; send the image inline as a data URL`);
   const data = /^data:([^;,]*)(;base64)?,(.*)$/s.exec(url);
   if (!data || !data[2]) throw new ImageError('image content is invalid: expected a base64 data URL such as data:image/png;base64,…');

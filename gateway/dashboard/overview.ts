@@ -11,6 +11,8 @@ export interface DeploymentView {
   gpus: readonly number[];
   modelId: string;
   runtime: string;
+  /** The inference server behind it. */
+  engine: 'tgi' | 'vllm' | 'sglang';
   vision: boolean;
   state: DeploymentStateName;
   phase?: string;
@@ -62,6 +64,7 @@ function deploymentView(d: ServedDeployment, stats: RequestStats): DeploymentVie
     gpus: d.spec.gpus,
     modelId: d.spec.modelId,
     runtime: d.spec.runtime,
+    engine: d.spec.engine ?? 'tgi',
     vision: d.spec.vision,
     state: d.state,
     phase: d.phase,

@@ -25,7 +25,8 @@ export async function fleetContainers(fleet: string): Promise<FleetContainer[]> 
       key: c.Labels[LABEL.deployment] ?? '',
       name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
       gpus: c.Labels[LABEL.gpus] ?? '',
-      hostPort: c.Ports.find((p) => p.PrivatePort === 80 && p.IP === '127.0.0.1' && p.PublicPort)?.PublicPort,
+      // A container publishes only its engine's port (80 TGI, 8000 vLLM, 30000 SGLang), on 127.0.0.1.
+      hostPort: c.Ports.find((p) => p.IP === '127.0.0.1' && p.PublicPort)?.PublicPort,
       status: c.Status,
       createdAt: c.Created * 1000,
     }));

@@ -1,5 +1,5 @@
 import type { KeyLimits } from '../../gateway/types.ts';
-import { readUsage } from '../key-usage.ts';
+import { readAllUsage } from '../key-usage.ts';
 import { KEY_NAME, keysPath, newKey, readKeys, writeKeys, type StoredKey } from '../keys.ts';
 import { shellWord, stateDirOf } from './options.ts';
 import { formatDuration, renderTable } from './table.ts';
@@ -118,7 +118,7 @@ export function rotateKey(name: string, options: { stateDir?: string; grace?: st
 export function listKeys(options: { stateDir?: string }): Promise<number> {
   return run(async () => {
     const stateDir = stateDirOf(options.stateDir);
-    const [keys, usage] = await Promise.all([readKeys(stateDir), readUsage(stateDir)]);
+    const [keys, usage] = await Promise.all([readKeys(stateDir), readAllUsage(stateDir)]);
     const now = Date.now();
     const date = (ms?: number) => (ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'));
     const limitsOf = (l: KeyLimits) =>

@@ -33,6 +33,14 @@ program
   .option('--fleet <name>', 'the fleet to run, owning its containers exclusively (overrides gateway.fleet; default "default")', fleetOption)
   .action(async (options) => (await import('./up.ts')).up(options));
 
+program
+  .command('gateway')
+  .description('one more gateway (for a load balancer) serving the routes, token and API keys of the fleet whose `up` uses --state-dir; it follows them and starts, stops or adopts nothing')
+  .option('--state-dir <dir>', 'state dir of the `up` to follow (default ./.state)')
+  .option('-p, --port <port>', "port to listen on (default the fleet's gateway.port, which its up usually holds)", portOption)
+  .option('--host <address>', "address to listen on (default the fleet's gateway.host)")
+  .action(async (options) => (await import('./gateway.ts')).gateway(options));
+
 targetOptions(program.command('down'), 'stop')
   .description('stop the fleet\'s running `up` (SIGTERM, it drains), then stop (gracefully) and remove every TGI container of the fleet')
   .action(async (options) => process.exit(await (await import('./down.ts')).down(options)));

@@ -17,6 +17,8 @@ export interface GatewayDeployment {
   attempts?: number;
   next_retry_at?: string | null;
   runtime?: string;
+  /** "tgi", "vllm" or "sglang"; gateways from before engines existed leave it out (they ran TGI only). */
+  engine?: string;
   instance?: string | null;
   /** "container tgi-…", "pid 4242". */
   instance_name?: string | null;
@@ -49,6 +51,7 @@ export async function status(options: TargetOptions): Promise<number> {
     const started = live ? Date.parse(live.started_at ?? live.since ?? '') : container?.createdAt;
     return [
       key,
+      engineOf(live),
       container ? container.name : live?.instance_name ?? '-',
       container?.gpus ?? live?.gpus.join(',') ?? '',
       String(port),
@@ -57,8 +60,14 @@ export async function status(options: TargetOptions): Promise<number> {
       String(live?.restarts ?? ''),
     ];
   });
-  console.log(renderTable(['DEPLOYMENT', 'CONTAINER', 'GPU', 'HOST PORT', 'STATE', 'UPTIME', 'RESTARTS'], rows));
+  console.log(renderTable(['DEPLOYMENT', 'ENGINE', 'CONTAINER', 'GPU', 'HOST PORT', 'STATE', 'UPTIME', 'RESTARTS'], rows));
   return 0;
+}
+
+/** The ENGINE column: from the gateway's /info ("-" in Docker's view alone, which does not record it). */
+export function engineOf(live: Pick<GatewayDeployment, 'engine'> | undefined): string {
+  if (!live) return '-';
+  return live.engine ?? 'tgi';
 }
 
 /** "ready", "loading (warming up, 1 failed attempt)", "failed (3 failed attempts, retry in 40s)". */

@@ -66,6 +66,19 @@ function reportProgress(fleet: Fleet): NodeJS.Timeout {
   }, 5000).unref();
 }
 
+/** What handleSignals drains and stops: `up`'s Fleet, or a gateway replica (orchestrator/cli/gateway.ts). */
+export interface Stoppable {
+  readonly table: { all(): readonly { key: string; inFlight: number }[] };
+  readonly settings: { drainTimeoutMs: number };
+  readonly name: string;
+  /** Whether servers outlive this process in containers (said when it stops). */
+  readonly usesDocker: boolean;
+  shutdown(): Promise<void>;
+  /** Kills the local servers this process runs; how many. */
+  killLocalServers(): number;
+  reload(reason: string): unknown;
+}
+
 /**
  * SIGINT/SIGTERM: stop accepting, drain in-flight requests, stop the local servers, exit 0.
  * One Ctrl-C often arrives more than once: the terminal signals its whole foreground process group
@@ -73,10 +86,10 @@ function reportProgress(fleet: Fleet): NodeJS.Timeout {
  * same keypress and is ignored. A later one means "now": in-flight requests are cut, the local
  * servers are killed, and the exit code is 128 + the signal number (130 for Ctrl-C).
  */
-function handleSignals(started: Promise<Fleet | undefined>): void {
+export function handleSignals(started: Promise<Stoppable | undefined>): void {
   const SAME_KEYPRESS_MS = 1000;
   let firstAt: number | undefined;
-  let current: Fleet | undefined;
+  let current: Stoppable | undefined;
   void started.then((fleet) => (current = fleet));
   const exitNow = (signal: NodeJS.Signals, afterMs: number): never => {
     const fleet = current;

@@ -27,6 +27,8 @@ export interface EngineFacts {
   readonly programIsEntrypoint: boolean;
   /** Environment every server of this engine starts with (defaults.env and the model's env win). */
   readonly envDefaults: Readonly<Record<string, string>>;
+  /** Flags every server of this engine starts with, under engine_args' names (engine_args wins). */
+  readonly argDefaults: Readonly<Record<string, string | number | boolean>>;
   /** The models.yaml keys it has, by name. */
   readonly keys: Readonly<Record<string, EngineKey>>;
   /** For keys it has not: the hint that names its equivalent (others get a generic hint). */
@@ -52,6 +54,7 @@ const VLLM: EngineFacts = {
   programIsEntrypoint: true,
   // vllm/usage/usage_lib.py reports every start to vLLM's usage service unless told not to (like TGI's USAGE_STATS).
   envDefaults: { VLLM_NO_USAGE_STATS: '1' },
+  argDefaults: {},
   keys: {
     revision: { flag: 'revision' },
     max_total_tokens: { flag: 'max_model_len' },
@@ -91,6 +94,9 @@ const SGLANG: EngineFacts = {
   program: ['python3', '-m', 'sglang.launch_server'],
   programIsEntrypoint: false,
   envDefaults: {},
+  // SGLang serves /metrics only with --enable-metrics (python/sglang/srt/server_args.py, default off);
+  // TGI and vLLM always do, and the gateway's Prometheus targets expect it. engine_args: { enable-metrics: false } turns it off.
+  argDefaults: { enable_metrics: true },
   keys: {
     revision: { flag: 'revision' },
     max_total_tokens: { flag: 'context_length' },

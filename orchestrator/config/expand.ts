@@ -184,7 +184,7 @@ function launcherSettings(raw: RawModel, defaults: RawDefaults | null | undefine
  * serves the TGI models of the file) and is left out; the same key on the model is an error (engine-rules.ts).
  */
 function engineSettings(engine: Exclude<Engine, 'tgi'>, raw: RawModel, defaults: RawDefaults | null | undefined, uncertain: ReadonlySet<string>): Record<string, string | number | boolean> {
-  const settings: Record<string, string | number | boolean> = {};
+  const settings: Record<string, string | number | boolean> = { ...OTHER_ENGINES[engine].argDefaults };
   for (const [key, { flag }] of Object.entries(OTHER_ENGINES[engine].keys)) {
     if (uncertain.has(key)) continue;
     const value = raw[key as keyof RawModel] ?? defaults?.[key as keyof RawDefaults];

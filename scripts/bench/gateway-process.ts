@@ -4,6 +4,7 @@ import { resolveGateway, resolveModel, toDeployments } from '../../orchestrator/
 import type { RawModel } from '../../orchestrator/config/schema.ts';
 import { DeploymentTable } from '../../orchestrator/deployment/table.ts';
 import { log } from '../../orchestrator/log.ts';
+import { KeyStore } from '../../orchestrator/keys.ts';
 import { TokenStore } from '../../orchestrator/token.ts';
 import { StubDeployment } from '../../test/helpers/served-deployment.ts';
 import type { FromGateway, GatewayProcessConfig, ToGateway } from './gateway.ts';
@@ -20,12 +21,13 @@ if (!config) throw new Error('gateway-process.ts is started by scripts/bench/gat
 const settings = resolveGateway({
   host: '127.0.0.1',
   rate_limit: { requests_per_second: 1e9, burst: 1e9 },
-  max_concurrent_requests: 10_000,
+  max_concurrent_requests: 20_000,
+  ...config.gateway,
 });
 
 const table = new DeploymentTable<StubDeployment>();
-config.deployments.forEach(({ model, upstream }, index) => {
-  const raw: RawModel = { name: model, model_id: `bench/${model}`, gpus: [0], runtime: 'simulator' };
+config.deployments.forEach(({ model, upstream, limits }, index) => {
+  const raw: RawModel = { name: model, model_id: `bench/${model}`, gpus: [0], runtime: 'simulator', ...(limits && { limits }) };
   const [spec] = toDeployments(resolveModel(raw, index, null, settings), [[0]], config.stateDir);
   const deployment = new StubDeployment(spec, { upstream });
   table.add(deployment);
@@ -37,6 +39,7 @@ const gateway = createGateway({
   table,
   settings: () => settings,
   tokens: await TokenStore.open(config.stateDir, config.token),
+  keys: await KeyStore.open(config.stateDir, (message) => log.error(message)),
   gpus: () => [],
   events: new EventEmitter(),
   log,

@@ -4,7 +4,9 @@ import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import type { Upstream } from '../../gateway/types.ts';
+import type { KeyLimits, Upstream } from '../../gateway/types.ts';
+import type { RawGateway, RawModel } from '../../orchestrator/config/schema.ts';
+import { newKey, writeKeys, type StoredKey } from '../../orchestrator/keys.ts';
 import type { CleanupScope } from './cleanup.ts';
 
 // The gateway under test runs in its own process (gateway-process.ts), so its CPU and RSS are its own
@@ -14,9 +16,17 @@ export interface BenchDeployment {
   /** Model name; the route is /<model>/gpu0. */
   model: string;
   upstream: Upstream;
+  /** The model's own limits, as models.yaml writes them (default: sized out of the way). */
+  limits?: RawModel['limits'];
 }
 
-export interface GatewayProcessConfig {
+/** What a scenario may set beyond the deployments: models.yaml's gateway keys, and API keys to create. */
+export interface BenchGatewayOptions {
+  gateway?: Partial<RawGateway>;
+  keys?: { name: string; limits?: KeyLimits }[];
+}
+
+export interface GatewayProcessConfig extends BenchGatewayOptions {
   stateDir: string;
   token: string;
   deployments: BenchDeployment[];
@@ -27,6 +37,8 @@ export type FromGateway = { type: 'listening'; port: number } | { type: 'memory'
 
 export interface BenchGateway extends Upstream {
   token: string;
+  /** The API keys created for it, by name. */
+  keys: Record<string, string>;
   pid: number;
   /** The process's memory after a full GC (the process runs with --expose-gc). */
   memory(): Promise<NodeJS.MemoryUsage>;
@@ -37,12 +49,20 @@ const ENTRY = fileURLToPath(new URL('./gateway-process.ts', import.meta.url));
 const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
 const GRACEFUL_EXIT_MS = 5000;
 
-export async function startGateway(deployments: BenchDeployment[], workDir: string, scope: CleanupScope): Promise<BenchGateway> {
+export async function startGateway(deployments: BenchDeployment[], workDir: string, scope: CleanupScope, options: BenchGatewayOptions = {}): Promise<BenchGateway> {
   const config: GatewayProcessConfig = {
     stateDir: await mkdtemp(join(workDir, 'gateway-state-')),
     token: `bench-token-${Math.random().toString(36).slice(2)}-${Date.now()}`,
     deployments,
+    ...options,
   };
+  const keys: Record<string, string> = {};
+  const stored: StoredKey[] = (options.keys ?? []).map(({ name, limits = {} }) => {
+    const { key, hash } = newKey();
+    keys[name] = key;
+    return { name, hash, limits, createdAt: Date.now() };
+  });
+  if (stored.length) await writeKeys(config.stateDir, stored);
   const execArgv = ['--import', 'tsx', '--expose-gc', ...(CPU_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROFILE_DIR] : [])];
   const child = fork(ENTRY, [], {
     execArgv,
@@ -88,5 +108,5 @@ export async function startGateway(deployments: BenchDeployment[], workDir: stri
       child.send({ type: 'memory' } satisfies ToGateway);
     });
 
-  return { host: '127.0.0.1', port, url: `http://127.0.0.1:${port}`, token: config.token, pid: child.pid!, memory };
+  return { host: '127.0.0.1', port, url: `http://127.0.0.1:${port}`, token: config.token, keys, pid: child.pid!, memory };
 }

@@ -6,16 +6,18 @@ import { ROOT } from '../../test/helpers/sim.ts';
 import { cleanupEverything, killLeftoverChildren } from './cleanup.ts';
 import type { BenchContext } from './context.ts';
 import { renderReport, type BenchResults, type Outcome } from './report.ts';
+import { benchFairness } from './scenario-fairness.ts';
+import { benchFlood } from './scenario-flood.ts';
 import { benchMemory } from './scenario-memory.ts';
 import { benchStartup } from './scenario-startup.ts';
 import { benchStreams } from './scenario-streams.ts';
 import { benchThroughput } from './scenario-throughput.ts';
 
-// `npm run bench [-- --only throughput,streams,memory,startup] [--seconds N] [--rounds N] [--help]`
+// `npm run bench [-- --only throughput,streams,memory,fairness,flood,startup] [--seconds N] [--rounds N] [--help]`
 // Runs the scenarios one after another on this machine, prints the Markdown report and writes it to
 // bench-results.md. Set BENCH_CPU_PROF_DIR=<folder> to get a CPU profile of each gateway process.
 
-const SCENARIOS = ['throughput', 'streams', 'memory', 'startup'] as const;
+const SCENARIOS = ['throughput', 'streams', 'memory', 'fairness', 'flood', 'startup'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const REPORT_FILE = join(ROOT, 'bench-results.md');
 
@@ -91,6 +93,8 @@ try {
     throughput: await attempt('throughput', benchThroughput),
     streams: await attempt('streams', benchStreams),
     memory: await attempt('memory', benchMemory),
+    fairness: await attempt('fairness', benchFairness),
+    flood: await attempt('flood', benchFlood),
     startup: await attempt('startup', benchStartup),
   };
 } finally {

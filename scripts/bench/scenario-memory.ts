@@ -1,21 +1,38 @@
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withCleanup } from './cleanup.ts';
 import type { BenchContext } from './context.ts';
 import { startGateway, type BenchGateway } from './gateway.ts';
 import { openStream, type StreamTrace } from './raw-stream.ts';
 import { startBenchSim } from './simulator.ts';
+import { percentile } from './stats.ts';
 
-// Scenario 3: the gateway process's RSS when warmed up and idle, then with 1,000 streams open through
+// Scenario 3: the gateway process's RSS when warmed up and idle, then with 10,000 streams open through
 // it (a simulator pacing one token per second keeps them open), then after they are closed.
 // Each reading follows a full GC in the gateway process, so it shows what is held, not garbage.
+// While they are open, probe streams from a faster simulator, read directly and through the gateway,
+// show the delay the loaded gateway adds to each event.
+//
+// Each stream holds two sockets in the gateway (client and upstream): where the open-files limit
+// (RLIMIT_NOFILE, inherited by every process here) cannot hold 10,000 of them, the scenario opens as
+// many as it allows and the report says so.
 
-export const OPEN_STREAMS = 1000;
-const OPEN_BATCH = 100;
+export const TARGET_STREAMS = 10_000;
+const OPEN_BATCH = 250;
 const TOKENS_PER_SECOND = 1;
 const MAX_NEW_TOKENS = 1000;
+const PROBE_STREAMS = 20;
+const PROBE_TOKENS = 40;
+const PROBE_TOKENS_PER_SECOND = 20;
+/** Descriptors the gateway needs besides its streams' sockets (listeners, pipes, probes, libuv). */
+const SPARE_DESCRIPTORS = 500;
 
 export interface MemoryResult {
+  /** Streams opened: TARGET_STREAMS, or fewer when the open-files limit says so. */
   streams: number;
+  openFilesLimit: number;
+  /** Per-event gap p99 of the probe streams, direct and through the gateway, while the streams are open. */
+  probeGapP99Ms: { direct: number; gateway: number };
   idleRssBytes: number;
   withStreamsRssBytes: number;
   afterCloseRssBytes: number;
@@ -26,6 +43,8 @@ export interface MemoryResult {
 
 export function benchMemory(ctx: BenchContext): Promise<MemoryResult> {
   return withCleanup(async (scope) => {
+    const openFilesLimit = await readOpenFilesLimit();
+    const OPEN_STREAMS = Math.min(TARGET_STREAMS, Math.floor((openFilesLimit - SPARE_DESCRIPTORS) / 2));
     const sim = await startBenchSim(
       {
         env: { SIM_TOKENS_PER_SECOND: String(TOKENS_PER_SECOND) },
@@ -33,7 +52,16 @@ export function benchMemory(ctx: BenchContext): Promise<MemoryResult> {
       },
       scope,
     );
-    const gateway = await startGateway([{ model: 'bench-hold', upstream: sim }], ctx.workDir, scope);
+    const probeSim = await startBenchSim({ env: { SIM_TOKENS_PER_SECOND: String(PROBE_TOKENS_PER_SECOND) } }, scope);
+    const gateway = await startGateway(
+      [
+        { model: 'bench-hold', upstream: sim },
+        { model: 'bench-probe', upstream: probeSim },
+      ],
+      ctx.workDir,
+      scope,
+      { gateway: { max_connections_per_client: 0 } },
+    );
     const open = (maxNewTokens: number) =>
       openStream(gateway, '/bench-hold/gpu0/generate_stream', JSON.stringify({ inputs: 'Keep talking.', parameters: { max_new_tokens: maxNewTokens } }), {
         Authorization: `Bearer ${gateway.token}`,
@@ -49,9 +77,17 @@ export function benchMemory(ctx: BenchContext): Promise<MemoryResult> {
     for (let i = 0; i < OPEN_STREAMS; i += OPEN_BATCH) {
       const batch = Array.from({ length: Math.min(OPEN_BATCH, OPEN_STREAMS - i) }, () => open(MAX_NEW_TOKENS));
       streams.push(...batch);
-      await waitForFirstEvents(batch, gateway);
+      await waitForFirstEvents(batch, gateway, i);
     }
     await sleep(2000); // a few events flow on every stream
+    ctx.progress(`memory: ${PROBE_STREAMS} probe streams at ${PROBE_TOKENS_PER_SECOND} tokens/s, direct and through the gateway, with ${OPEN_STREAMS} streams open`);
+    const probeBody = JSON.stringify({ inputs: 'Probe.', parameters: { max_new_tokens: PROBE_TOKENS } });
+    const auth = { Authorization: `Bearer ${gateway.token}` };
+    const probes = await Promise.all([
+      ...Array.from({ length: PROBE_STREAMS }, () => probeStream(openStream(probeSim, '/generate_stream', probeBody, auth))),
+      ...Array.from({ length: PROBE_STREAMS }, () => probeStream(openStream(gateway, '/bench-probe/gpu0/generate_stream', probeBody, auth))),
+    ]);
+    const probeGapP99Ms = { direct: percentile(probes.slice(0, PROBE_STREAMS).flat(), 99), gateway: percentile(probes.slice(PROBE_STREAMS).flat(), 99) };
     const withStreams = await gateway.memory();
     const stillOpen = streams.filter((s) => s.status === 200 && !s.closed && s.eventTimes.length > 1).length;
     if (stillOpen < OPEN_STREAMS) throw new Error(`only ${stillOpen} of ${OPEN_STREAMS} streams were open and flowing when memory was read`);
@@ -62,6 +98,8 @@ export function benchMemory(ctx: BenchContext): Promise<MemoryResult> {
     const afterClose = await gateway.memory();
     return {
       streams: stillOpen,
+      openFilesLimit,
+      probeGapP99Ms,
       idleRssBytes: idle.rss,
       withStreamsRssBytes: withStreams.rss,
       afterCloseRssBytes: afterClose.rss,
@@ -72,14 +110,30 @@ export function benchMemory(ctx: BenchContext): Promise<MemoryResult> {
   });
 }
 
-async function waitForFirstEvents(batch: StreamTrace[], gateway: BenchGateway): Promise<void> {
+async function waitForFirstEvents(batch: StreamTrace[], gateway: BenchGateway, alreadyOpen: number): Promise<void> {
   const deadline = AbortSignal.timeout(30_000);
   const timedOut = new Promise<never>((_, reject) =>
     deadline.addEventListener('abort', () => {
       const waiting = batch.filter((s) => s.eventTimes.length === 0);
-      reject(new Error(`${waiting.length} stream(s) through ${gateway.url} got no event within 30 s (statuses: ${[...new Set(waiting.map((s) => s.status))].join(', ')})`));
+      reject(new Error(`${waiting.length} of ${batch.length} new stream(s) through ${gateway.url}, with ${alreadyOpen} open already, got no event within 30 s (statuses: ${[...new Set(waiting.map((s) => s.status ?? 'none'))].join(', ')})`));
     }),
   );
   timedOut.catch(() => {});
   await Promise.race([Promise.all(batch.map((s) => s.firstEvent)), timedOut]);
+}
+
+/** The gaps between a probe stream's events, once it has ended with every event. */
+async function probeStream(trace: StreamTrace): Promise<number[]> {
+  const timeout = setTimeout(() => trace.close(), 60_000);
+  await trace.ended;
+  clearTimeout(timeout);
+  if (trace.status !== 200 || trace.eventTimes.length !== PROBE_TOKENS) throw new Error(`probe stream: HTTP ${trace.status}, ${trace.eventTimes.length} of ${PROBE_TOKENS} events`);
+  return trace.eventTimes.slice(1).map((at, i) => at - trace.eventTimes[i]);
+}
+
+/** This process's soft limit on open files (its children inherit it). */
+async function readOpenFilesLimit(): Promise<number> {
+  const limits = await readFile('/proc/self/limits', 'utf8').catch(() => '');
+  const soft = /^Max open files\s+(\d+)/m.exec(limits)?.[1];
+  return soft ? Number(soft) : 1024;
 }

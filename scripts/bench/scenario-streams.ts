@@ -3,6 +3,7 @@ import { withCleanup } from './cleanup.ts';
 import type { BenchContext } from './context.ts';
 import { startGateway } from './gateway.ts';
 import { openStream, type StreamTrace } from './raw-stream.ts';
+import { BENCH_KEY } from './scenario-throughput.ts';
 import { startBenchSim } from './simulator.ts';
 import { median, percentile } from './stats.ts';
 
@@ -45,9 +46,10 @@ export function benchStreams(ctx: BenchContext): Promise<StreamsResult> {
       ],
       ctx.workDir,
       scope,
+      { keys: [BENCH_KEY] },
     );
     const body = JSON.stringify({ inputs: 'Tell me a story about a lighthouse.', parameters: { max_new_tokens: TOKENS_PER_STREAM } });
-    const auth = { Authorization: `Bearer ${gateway.token}` };
+    const auth = { Authorization: `Bearer ${gateway.keys[BENCH_KEY.name]}` };
     const streamDirect = () => stream(sim, '/generate_stream', body, auth);
     const streamViaGateway = () => stream(gateway, '/bench-stream/gpu0/generate_stream', body, auth);
 

@@ -59,11 +59,11 @@ test('the page and its assets: no external resources, a strict CSP, small', asyn
   assert.equal((await get('/ui/nothing.js')).status, 404);
 });
 
-test('overview: every deployment with its state, phase, GPUs, retries and last-minute numbers; GPU map; no secrets', async () => {
+test('overview: every deployment with its engine, state, phase, GPUs, retries and last-minute numbers; GPU map; no secrets', async () => {
   const now0 = Date.now();
   const a = new StubDeployment(spec('hermes/gpu0'));
   const b = new StubDeployment(spec('llava/gpu0', { vision: true, modelId: 'llava-hf/llava' }));
-  const c = new StubDeployment(spec('big/gpu1-2'));
+  const c = new StubDeployment(spec('big/gpu1-2', { engine: 'vllm' }));
   for (const d of [a, b, c]) options.table.add(d);
   a.setState('loading');
   a.setState('ready');
@@ -92,6 +92,7 @@ test('overview: every deployment with its state, phase, GPUs, retries and last-m
   assert.equal(byKey['llava/gpu0'].phase, 'downloading weights');
   assert.equal(byKey['llava/gpu0'].vision, true);
   assert.deepEqual(byKey['big/gpu1-2'].gpus, [1, 2]);
+  assert.deepEqual([byKey['big/gpu1-2'].engine, byKey['hermes/gpu0'].engine], ['vllm', 'tgi'], 'a spec without an engine runs TGI');
   assert.deepEqual([byKey['hermes/gpu0'].startedAt, byKey['hermes/gpu0'].attempts, byKey['hermes/gpu0'].nextRetryAt], [now0 - 90_000, 0, undefined]);
   assert.deepEqual([byKey['big/gpu1-2'].attempts, byKey['big/gpu1-2'].nextRetryAt], [3, now0 + 40_000]);
   const hermes = byKey['hermes/gpu0'].lastMinute;

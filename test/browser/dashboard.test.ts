@@ -13,7 +13,7 @@ import { runUp, type RunningUp } from '../helpers/up.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
-const DEMO_KEYS = ['hermes-2-pro-tgi/gpu0', 'hermes-2-pro-tgi/gpu1', 'llava-v1.6-mistral-7b-tgi/gpu0'];
+const DEMO_KEYS = ['hermes-2-pro-tgi/gpu0', 'hermes-2-pro-tgi/gpu1', 'llava-v1.6-mistral-7b-tgi/gpu0', 'qwen3-8b-vllm/gpu1'];
 const skip = !existsSync(CHROMIUM) && process.env.CI !== 'true' ? `${CHROMIUM} is missing (apt-get install chromium)` : false;
 
 describe('operator dashboard in chromium', { skip }, () => {
@@ -68,17 +68,21 @@ describe('operator dashboard in chromium', { skip }, () => {
     await shot('sign-in-refused');
   });
 
-  test('signing in with the demo token shows every demo deployment ready, and the GPU map', async () => {
+  test('signing in with the demo token shows every demo deployment ready with its engine, and the GPU map', async () => {
     await page.fill('#token-input', up.token);
     await page.press('#token-input', 'Enter');
     for (const key of DEMO_KEYS) await row(key).and(page.locator('[data-state="ready"]')).waitFor();
     assert.equal(await page.locator('#deployments-body tr').count(), DEMO_KEYS.length);
     assert.match((await row('llava-v1.6-mistral-7b-tgi/gpu0').textContent())!, /llava-hf\/llava-v1\.6-mistral-7b-hf.*ready/);
+    for (const key of DEMO_KEYS) {
+      assert.equal(await row(key).locator('td[data-col="engine"]').textContent(), key === 'qwen3-8b-vllm/gpu1' ? 'vLLM' : 'TGI', key);
+    }
     assert.ok(!page.url().includes(up.token), 'the token is never in the URL');
     assert.equal(await page.evaluate(() => document.cookie), '');
     const gpu0 = (await page.locator('#gpus article[data-gpu="0"]').textContent())!;
     assert.ok(gpu0.includes('/hermes-2-pro-tgi/gpu0') && gpu0.includes('/llava-v1.6-mistral-7b-tgi/gpu0'), gpu0);
-    assert.ok((await page.locator('#gpus article[data-gpu="1"]').textContent())!.includes('/hermes-2-pro-tgi/gpu1'));
+    const gpu1 = (await page.locator('#gpus article[data-gpu="1"]').textContent())!;
+    assert.ok(gpu1.includes('/hermes-2-pro-tgi/gpu1') && gpu1.includes('/qwen3-8b-vllm/gpu1'), gpu1);
     await shot('overview');
   });
 
@@ -112,6 +116,13 @@ describe('operator dashboard in chromium', { skip }, () => {
       return cells.length === 6 && Number(cells[4].textContent!.replace(/,/g, '')) >= 40;
     });
     await shot('playground-stream');
+  });
+
+  test('the playground streams from the vLLM deployment too: the gateway answers its /generate in TGI\'s shapes', async () => {
+    const text = await generate('/qwen3-8b-vllm/gpu1', 'Tell me about the sea.', 12);
+    assert.ok(text.length > 5, `output: ${text}`);
+    assert.match((await page.textContent('#pg-status'))!, /Done · 12 tokens .* finish: length/);
+    await shot('playground-vllm');
   });
 
   test('"copy as curl" gives a command with ${VALID_TOKEN} that works as printed', async () => {

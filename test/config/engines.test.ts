@@ -108,11 +108,11 @@ describe('SGLang (python3 -m sglang.launch_server)', () => {
     assert.deepEqual(spec.env, {});
     assert.deepEqual(launcherArgs(spec), [
       '--model-path', 'org/model', '--served-model-name', 'a', '--tp-size', '1',
-      '--chunked-prefill-size', '4096', '--context-length', '8192', '--max-running-requests', '32', '--mem-fraction-static', '0.85',
+      '--chunked-prefill-size', '4096', '--context-length', '8192', '--enable-metrics', '--max-running-requests', '32', '--mem-fraction-static', '0.85',
     ]);
   });
 
-  test('refusals name its equivalents; false is left out', () => {
+  test('refusals name its equivalents; --enable-metrics unless engine_args turns it off (false is left out)', () => {
     assert.match(issueAt(invalid(yaml(...model('sglang', 'max_batch_prefill_tokens: 4096'))), 'models[0].max_batch_prefill_tokens').hint!, /SGLang has --chunked-prefill-size/);
     assert.match(issueAt(invalid(yaml(...model('sglang', 'engine_args: { tp-size: 2 }'))), 'models[0].engine_args.tp-size').hint!, /gpus/);
     assert.deepEqual(launcherArgs(deployment(yaml(...model('sglang', 'engine_args: { enable-metrics: false }')))).length, 6);

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../orchestrator/config/load.ts';
+import { launcherArgs } from '../../orchestrator/runtime/launcher-args.ts';
+import { simulatorEnv } from '../../orchestrator/runtime/local-runtimes.ts';
 import { h100s } from './support.ts';
 
 const file = (name: string) => fileURLToPath(new URL(`../../${name}`, import.meta.url));
@@ -39,15 +41,20 @@ test('models.yaml without HF_TOKEN is valid: HF_TOKEN is left out, with a note t
   assert.ok(result.config.deployments.every((d) => !('HF_TOKEN' in d.env)));
 });
 
-test('models.demo.yaml runs the simulator for every deployment, two of them sharing gpu0', async () => {
+test('models.demo.yaml runs the simulator for every deployment, TGI-flavoured and one vLLM-flavoured, sharing GPUs', async () => {
   const result = await loadConfig(file('models.demo.yaml'), { env: {} });
   assert.ok(result.ok, result.ok ? '' : JSON.stringify(result.issues));
+  assert.deepEqual(result.warnings, []);
   const { deployments } = result.config;
   assert.deepEqual(
-    deployments.map((d) => d.key),
-    ['hermes-2-pro-tgi/gpu0', 'hermes-2-pro-tgi/gpu1', 'llava-v1.6-mistral-7b-tgi/gpu0'],
+    deployments.map((d) => [d.key, d.engine]),
+    [['hermes-2-pro-tgi/gpu0', 'tgi'], ['hermes-2-pro-tgi/gpu1', 'tgi'], ['llava-v1.6-mistral-7b-tgi/gpu0', 'tgi'], ['qwen3-8b-vllm/gpu1', 'vllm']],
   );
   assert.ok(deployments.every((d) => d.runtime === 'simulator' && d.simulator.tokensPerSecond === 30 && d.simulator.loadSeconds <= 3));
   assert.equal(deployments[2].vision, true);
   assert.equal(deployments[2].modelId, 'llava-hf/llava-v1.6-mistral-7b-hf');
+  // The simulator speaks vLLM for it: SIM_ENGINE=vllm and `vllm serve`'s argv, served under its models.yaml name.
+  const vllm = deployments[3];
+  assert.deepEqual([vllm.modelId, vllm.vision, simulatorEnv(vllm).SIM_ENGINE], ['Qwen/Qwen3-8B', false, 'vllm']);
+  assert.deepEqual(launcherArgs(vllm), ['Qwen/Qwen3-8B', '--served-model-name', 'qwen3-8b-vllm', '--tensor-parallel-size', '1', '--max-model-len', '4096']);
 });

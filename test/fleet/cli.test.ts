@@ -101,7 +101,7 @@ describe('up with simulators', () => {
     const status = await cli(['status', '--fleet', service.fleet, '--state-dir', service.stateDir]);
     assert.equal(status.code, 0, status.stderr);
     assert.ok(status.stdout.includes(`fleet "${service.fleet}" (--fleet), state dir ${service.stateDir}: gateway pid ${service.child.pid} on port ${service.port}`), status.stdout);
-    assert.match(status.stdout, /one\/gpu0\s+pid \d+\s+0\s+\d+\s+ready\s+\d+s/);
+    assert.match(status.stdout, /one\/gpu0\s+tgi\s+pid \d+\s+0\s+\d+\s+ready\s+\d+s/);
     const logs = await cli(['logs', 'one/gpu0', '--fleet', service.fleet, '--state-dir', service.stateDir]);
     assert.equal(logs.code, 0, logs.stderr);
     assert.match(logs.stdout, /Connected/);

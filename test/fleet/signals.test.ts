@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseDocument } from 'yaml';
+import { isMap, isSeq, parseDocument } from 'yaml';
 import { freePort } from '../../orchestrator/net.ts';
 import { unsetNpmVariables } from '../helpers/npm-env.ts';
 import { ROOT } from '../helpers/sim.ts';
@@ -41,6 +41,9 @@ async function demoConfig(): Promise<string> {
   const doc = parseDocument(await readFile(join(ROOT, 'models.demo.yaml'), 'utf8'));
   doc.setIn(['defaults', 'simulator', 'tokens_per_second'], TOKENS_PER_SECOND);
   doc.setIn(['defaults', 'simulator', 'load_seconds'], 0.5);
+  // Its TGI simulators only: their logs name the signal that stopped them (uvicorn's, for vLLM, do not).
+  const models = doc.get('models');
+  if (isSeq(models)) models.items = models.items.filter((m) => !isMap(m) || (m.get('engine') ?? 'tgi') === 'tgi');
   const file = join(dir, 'models.demo.yaml');
   await writeFile(file, doc.toString());
   return file;

@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import type { DeploymentSpec, GatewaySettings, GpuInfo, Limits } from '../../orchestrator/config/types.ts';
 import { log } from '../../orchestrator/log.ts';
 import { DeploymentTable } from '../../orchestrator/deployment/table.ts';
+import { KeyStore, newKey, writeKeys } from '../../orchestrator/keys.ts';
 import { TokenStore } from '../../orchestrator/token.ts';
 import { createGateway, type Gateway } from '../../gateway/server.ts';
-import type { GatewayNotice, RequestRecord, Upstream } from '../../gateway/types.ts';
+import type { GatewayNotice, KeyLimits, RequestRecord, Upstream } from '../../gateway/types.ts';
 import { StubDeployment } from '../helpers/served-deployment.ts';
 
 // A real gateway on an ephemeral port over a real DeploymentTable, for the gateway's tests. Deployments
@@ -50,6 +51,8 @@ export interface DeploymentFixture {
   launcher?: DeploymentSpec['launcher'];
   /** Default true: taken pending → loading → ready. */
   ready?: boolean;
+  /** The inference server behind it (spec.engine); absent: tgi. */
+  engine?: DeploymentSpec['engine'];
 }
 
 export function testSpec(f: DeploymentFixture): DeploymentSpec {
@@ -73,6 +76,7 @@ export function testSpec(f: DeploymentFixture): DeploymentSpec {
     limits: { ...DEFAULT_LIMITS, ...f.limits },
     hfCache: tmpdir(),
     loadTimeoutMs: 30 * 60_000,
+    ...(f.engine ? { engine: f.engine } : {}),
   };
 }
 
@@ -80,6 +84,8 @@ export interface GatewayFixture {
   url: string;
   port: number;
   token: string;
+  /** The API keys of GatewayFixtureOptions.keys, by name. */
+  keys: Record<string, string>;
   table: DeploymentTable<StubDeployment>;
   events: EventEmitter;
   gateway: Gateway;
@@ -96,11 +102,24 @@ export interface GatewayFixtureOptions {
   gpus?: GpuInfo[];
   /** Where the gateway listens (default 127.0.0.1; '::' for a dual-stack listener). */
   host?: string;
+  /** Named API keys to create (stored hashed in the state dir, as `npm run keys -- add` does). */
+  keys?: { name: string; models?: string[]; limits?: KeyLimits }[];
 }
 
 export async function startGateway(options: GatewayFixtureOptions): Promise<GatewayFixture> {
   const stateDir = await mkdtemp(join(tmpdir(), 'gateway-test-'));
   const tokens = await TokenStore.open(stateDir);
+  const keys: Record<string, string> = {};
+  if (options.keys?.length) {
+    await writeKeys(
+      stateDir,
+      options.keys.map(({ name, models, limits = {} }) => {
+        const { key, hash } = newKey();
+        keys[name] = key;
+        return { name, hash, models, limits, createdAt: Date.now() };
+      }),
+    );
+  }
   const table = new DeploymentTable<StubDeployment>();
   for (const f of options.deployments) table.add(makeDeployment(f));
   table.synced = true;
@@ -110,7 +129,7 @@ export async function startGateway(options: GatewayFixtureOptions): Promise<Gate
   events.on('request', (r: RequestRecord) => records.push(r));
   events.on('notice', (n: GatewayNotice) => notices.push(n));
   const settings = testSettings(options.settings);
-  const gateway = createGateway({ table, settings: () => settings, tokens, gpus: () => options.gpus ?? [], events, log });
+  const gateway = createGateway({ table, settings: () => settings, tokens, keys: await KeyStore.open(stateDir), gpus: () => options.gpus ?? [], events, log });
   const host = options.host ?? '127.0.0.1';
   const port = await gateway.listen(0, host);
   return {
@@ -118,6 +137,7 @@ export async function startGateway(options: GatewayFixtureOptions): Promise<Gate
     url: `http://${host === '::' ? '127.0.0.1' : host}:${port}`,
     port,
     token: tokens.token,
+    keys,
     table,
     events,
     gateway,

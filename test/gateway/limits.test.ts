@@ -61,8 +61,8 @@ describe('gateway limits', () => {
     assert.deepEqual(record && { key: record.key, status: record.status }, { key: 'rated/gpu0', status: 429 });
     assert.match(gw.notices.find((n) => n.kind === 'rate_limited')?.message ?? '', /rated\/gpu0: clients are being rate limited/);
     const metrics = (await http(`${gw.url}/metrics`, { token: gw.token })).text;
-    assert.match(metrics, /^gateway_rate_limited_total\{model="rated",gpu="gpu0",reason="rate"\} 2$/m);
-    assert.match(metrics, /^gateway_requests_total\{model="rated",gpu="gpu0",status="429"\} 2$/m);
+    assert.match(metrics, /^gateway_rate_limited_total\{model="rated",gpu="gpu0",engine="tgi",reason="rate"\} 2$/m);
+    assert.match(metrics, /^gateway_requests_total\{model="rated",gpu="gpu0",engine="tgi",status="429"\} 2$/m);
   });
 
   test('beyond max_concurrent_requests in flight a deployment answers 429 at once', async () => {
@@ -74,8 +74,8 @@ describe('gateway limits', () => {
     assert.equal(refused.headers['retry-after'], '1');
     assert.ok(refused.headers['ratelimit-limit']);
     const metrics = (await http(`${gw.url}/metrics`, { token: gw.token })).text;
-    assert.match(metrics, /^gateway_rate_limited_total\{model="capped",gpu="gpu0",reason="concurrency"\} 1$/m);
-    assert.match(metrics, /^gateway_requests_in_flight\{model="capped",gpu="gpu0"\} 1$/m);
+    assert.match(metrics, /^gateway_rate_limited_total\{model="capped",gpu="gpu0",engine="tgi",reason="concurrency"\} 1$/m);
+    assert.match(metrics, /^gateway_requests_in_flight\{model="capped",gpu="gpu0",engine="tgi"\} 1$/m);
 
     first.destroy();
     await eventually(() => d.inFlight === 0, 'the abandoned request to leave');

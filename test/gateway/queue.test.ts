@@ -20,6 +20,9 @@ describe('gateway queue', () => {
         { model: 'burst', upstream: sim.upstream, limits: { maxConcurrentRequests: 2, queueTimeoutMs: 20_000 } },
         { model: 'fair', upstream: sim.upstream, limits: { maxConcurrentRequests: 1, queueTimeoutMs: 20_000, queueMax: 20 } },
         { model: 'small', upstream: sim.upstream, limits: { maxConcurrentRequests: 1, queueTimeoutMs: 20_000, queueMax: 1 } },
+        { model: 'crowded', upstream: sim.upstream, limits: { maxConcurrentRequests: 1, queueTimeoutMs: 20_000, queueMax: 3 } },
+        { model: 'keyed', upstream: sim.upstream, limits: { maxConcurrentRequests: 1, queueTimeoutMs: 20_000, queueMax: 20 } },
+        { model: 'capped', upstream: sim.upstream, limits: { maxConcurrentRequests: 2, queueTimeoutMs: 20_000 } },
         { model: 'impatient', upstream: sim.upstream, limits: { maxConcurrentRequests: 1, queueTimeoutMs: 300 } },
         { model: 'leaving', upstream: sim.upstream, limits: { maxConcurrentRequests: 1, queueTimeoutMs: 20_000 } },
         { model: 'rated', upstream: sim.upstream, limits: { maxConcurrentRequests: 1, queueTimeoutMs: 20_000, requestsPerSecond: 0.01, burst: 1 } },
@@ -27,6 +30,7 @@ describe('gateway queue', () => {
         { model: 'pair', gpuLabel: 'gpu0', upstream: sim.upstream, limits: { maxConcurrentRequests: 1, queueTimeoutMs: 20_000 } },
         { model: 'pair', gpuLabel: 'gpu1', upstream: sim.upstream, limits: { maxConcurrentRequests: 1, queueTimeoutMs: 20_000 } },
       ],
+      keys: [{ name: 'heavy' }, { name: 'light' }, { name: 'one-at-a-time', limits: { maxConcurrent: 1 } }],
     });
   });
   after(async () => {
@@ -78,6 +82,42 @@ describe('gateway queue', () => {
     assert.ok(order.indexOf('light') <= 2, `the light client's request was served within the first slots, not after the heavy client's (order: ${order.join(' ')})`);
   });
 
+  test('turns go round API keys, not addresses: a light key is not stuck behind a heavy key sending from the same address', async () => {
+    const order: string[] = [];
+    const send = (who: 'heavy' | 'light') =>
+      http(`${gw.url}/keyed/generate`, { token: gw.keys[who], body: { inputs: 'Hi', parameters: { max_new_tokens: 2 } }, localAddress: '127.0.0.2' }).then((r) => (order.push(who), r.status));
+    const first = holdRequest('keyed/gpu0');
+    await eventually(() => gw.deployment('keyed/gpu0').inFlight === 1, 'the first request to hold the slot');
+    const heavy = Array.from({ length: 8 }, () => send('heavy'));
+    await eventually(async () => (await queueLength('keyed')) === 8, "the heavy key's requests to wait");
+    const light = send('light');
+    await eventually(async () => (await queueLength('keyed')) === 9, "the light key's request to wait");
+    first.destroy();
+    assert.deepEqual(await Promise.all([...heavy, light]), Array(9).fill(200));
+    assert.ok(order.indexOf('light') <= 1, `the light key was served within the first two slots (order: ${order.join(' ')})`);
+  });
+
+  test("a waiting request of a key at its --max-concurrent keeps its place until the key's own request ends", async () => {
+    const d = gw.deployment('capped/gpu0');
+    const holds = [holdRequest('capped/gpu0'), holdRequest('capped/gpu0')];
+    await eventually(() => d.inFlight === 2, 'two requests to hold both slots');
+    const send = () => http(`${gw.url}/capped/generate`, { token: gw.keys['one-at-a-time'], body: { inputs: 'Hi', parameters: { max_new_tokens: 10 } } });
+    const both = [send(), send()];
+    await eventually(async () => (await queueLength('capped')) === 2, "the key's two requests to wait (its key had none in flight when they came)");
+    holds[0].destroy();
+    await eventually(() => d.inFlight === 2, "one of the key's requests to take the freed slot");
+    let settled = 0;
+    both.forEach((p) => p.then(() => (settled += 1)));
+    holds[1].destroy();
+    // The freed slot stays free: the key's other request waits while its first one runs.
+    await eventually(() => d.inFlight === 1, 'the second hold to end');
+    assert.equal(settled, 0, "the key's first request is still running");
+    assert.equal(await queueLength('capped'), 1, "the key's second request still waits, with a slot free");
+    const statuses = await Promise.all(both);
+    assert.deepEqual(statuses.map((r) => r.status), [200, 200]);
+    assert.equal(await queueLength('capped'), 0);
+  });
+
   test('a full queue (queue_max) answers 429 at once with Retry-After', async () => {
     const first = holdRequest('small/gpu0');
     await eventually(() => gw.deployment('small/gpu0').inFlight === 1, 'the first request to hold the slot');
@@ -95,6 +135,25 @@ describe('gateway queue', () => {
 
     first.destroy();
     assert.equal((await waiting).status, 200, 'the waiting request took the freed slot');
+  });
+
+  test("a full queue is not one client's: a newcomer with fewer waiting takes the place of the busiest client's newest request", async () => {
+    const first = holdRequest('crowded/gpu0');
+    await eventually(() => gw.deployment('crowded/gpu0').inFlight === 1, 'the first request to hold the slot');
+    const heavy = Array.from({ length: 3 }, () => generate('crowded', '127.0.0.2'));
+    await eventually(async () => (await queueLength('crowded')) === 3, "the heavy client's requests to fill the queue");
+    const light = generate('crowded', '127.0.0.3');
+    const pushedOut = await Promise.race(heavy);
+    assert.match(gatewayErrorMessage(pushedOut, 429), /the queue of crowded is full \(queue_max\) and your client had the most requests waiting in it/);
+    assert.equal(pushedOut.headers['retry-after'], '1');
+    assert.equal(await queueLength('crowded'), 3, 'the light request waits in its place');
+    // Now the heavy client has two waiting and the light one one: a heavy newcomer cannot push anyone out.
+    const equalShare = await generate('crowded', '127.0.0.2');
+    assert.match(gatewayErrorMessage(equalShare, 429), /every ready replica of crowded is at its max_concurrent_requests and 3 requests already wait/, 'the heavy client, with the most waiting, cannot push anyone out');
+    first.destroy();
+    const statuses = await Promise.all([light, ...heavy]);
+    assert.deepEqual(statuses.map((r) => r.status).sort(), [200, 200, 200, 429]);
+    assert.match(await metrics(), /^gateway_queue_rejected_total\{model="crowded",reason="full"\} 2$/m);
   });
 
   test('a request that waits queue_timeout for nothing gets 429 with Retry-After, saying how long it waited', async () => {

@@ -164,6 +164,7 @@ describe('gateway routes', () => {
       { route: '/hermes/gpu0', model: 'hermes', model_id: 'NousResearch/Hermes-2-Pro-Llama-3-8B', gpus: [0], state: 'ready', upstream: simA.url, restarts: 0 },
     );
     assert.deepEqual(gpu0.tgi_info, { model_id: 'sim/replica-a', max_total_tokens: 4096 });
+    assert.equal(gpu0.engine, 'tgi', 'a spec without an engine runs TGI');
     assert.equal(gpu1.route, '/hermes/gpu1');
     assert.equal(gpu1.upstream, simB.url);
     assert.ok('phase' in gpu1 && 'tgi_info' in gpu1);

@@ -71,7 +71,7 @@ describe('gateway slow request bodies', () => {
     assertBlamesTheUpload(await stalled, 'stalled');
     assert.equal((await generate()).status, 200);
     const metrics = (await http(`${gw.url}/metrics`, { token: gw.token })).text;
-    assert.match(metrics, /^gateway_requests_total\{model="slow",gpu="gpu0",status="408"\} \d+$/m);
+    assert.match(metrics, /^gateway_requests_total\{model="slow",gpu="gpu0",engine="tgi",status="408"\} \d+$/m);
   });
 
   test('a body that arrives in pieces within request_timeout is served', async () => {

@@ -39,9 +39,9 @@ describe('gateway streaming', () => {
     assert.equal(record?.generatedTokens, 8);
     assert.ok((record?.ttftMs ?? -1) > 0);
     const metrics = (await http(`${gw.url}/metrics`, { token: gw.token })).text;
-    assert.match(metrics, /^gateway_time_to_first_token_seconds_count\{model="hermes",gpu="gpu0"\} 2$/m);
-    assert.match(metrics, /^gateway_generated_tokens_total\{model="hermes",gpu="gpu0"\} (\d+)$/m);
-    assert.ok(Number(/^gateway_generated_tokens_total\{model="hermes",gpu="gpu0"\} (\d+)$/m.exec(metrics)?.[1]) >= 8 + 6);
+    assert.match(metrics, /^gateway_time_to_first_token_seconds_count\{model="hermes",gpu="gpu0",engine="tgi"\} 2$/m);
+    assert.match(metrics, /^gateway_generated_tokens_total\{model="hermes",gpu="gpu0",engine="tgi"\} (\d+)$/m);
+    assert.ok(Number(/^gateway_generated_tokens_total\{model="hermes",gpu="gpu0",engine="tgi"\} (\d+)$/m.exec(metrics)?.[1]) >= 8 + 6);
   });
 
   test('an upstream that dies mid-stream ends the stream with TGI\'s error event', async () => {

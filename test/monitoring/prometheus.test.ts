@@ -10,26 +10,35 @@ import { ROOT } from '../helpers/sim.ts';
 import { runUp, type RunningUp } from '../helpers/up.ts';
 import { contractMetrics } from '../../scripts/conformance/contract-metrics.ts';
 import { exposedNames, metricNames } from './promql-names.ts';
+import { engineMetrics } from './engine-metric-names.ts';
+import { startEngine, type EngineProcess } from '../sim/engine-fixture.ts';
 
 // The monitoring bundle (docker/prometheus, docker/grafana): promtool checks, the alert rules' own unit
 // tests, the Grafana dashboard's queries, and a real Prometheus scraping the demo through the bundle.
 
 const BUNDLE = join(ROOT, 'docker/prometheus');
 const GRAFANA = join(ROOT, 'docker/grafana/dashboard.json');
-const DEMO_KEYS = ['hermes-2-pro-tgi/gpu0', 'hermes-2-pro-tgi/gpu1', 'llava-v1.6-mistral-7b-tgi/gpu0'];
+const DEMO_KEYS = ['hermes-2-pro-tgi/gpu0', 'hermes-2-pro-tgi/gpu1', 'llava-v1.6-mistral-7b-tgi/gpu0', 'qwen3-8b-vllm/gpu1'];
+const VLLM_KEY = 'qwen3-8b-vllm/gpu1';
+const TGI_KEYS = DEMO_KEYS.filter((k) => k !== VLLM_KEY);
 
 /** What the gateway exposes (issue 2 and 4), by base name; histograms marked. */
 const GATEWAY_METRICS: Record<string, 'histogram' | 'plain'> = {
   gateway_requests_total: 'plain', gateway_request_duration_seconds: 'histogram', gateway_time_to_first_token_seconds: 'histogram',
   gateway_generated_tokens_total: 'plain', gateway_requests_in_flight: 'plain', gateway_rate_limited_total: 'plain', gateway_auth_failures_total: 'plain',
   deployment_ready: 'plain', deployment_restarts_total: 'plain', deployment_start_time_seconds: 'plain', deployment_failed_attempts: 'plain', gpu_memory_used_bytes: 'plain', gpu_memory_total_bytes: 'plain', gpu_utilization_ratio: 'plain',
+  gateway_queue_length: 'plain', gateway_queue_wait_seconds: 'histogram', gateway_queue_rejected_total: 'plain',
 };
 /** What real TGI exports: the Metrics table of docs/tgi-contract.md, the one list of tgi_* names. */
 const TGI_METRICS: Record<string, 'histogram' | 'summary' | 'plain'> = Object.fromEntries(
   contractMetrics().map(({ name, type }) => [name, type === 'histogram' || type === 'summary' ? type : 'plain']),
 );
+/** What real vLLM and SGLang export: the Metrics tables of docs/vllm-contract.md and docs/sglang-contract.md. */
+const ENGINE_METRICS = { ...engineMetrics('vllm'), ...engineMetrics('sglang') };
+/** The engines' series the dashboard must show: running and waiting requests, KV-cache use, time to first token. */
+const ENGINE_PANELS = ['vllm:num_requests_running', 'vllm:num_requests_waiting', 'vllm:kv_cache_usage_perc', 'vllm:time_to_first_token_seconds', 'sglang:num_running_reqs', 'sglang:num_queue_reqs', 'sglang:token_usage', 'sglang:time_to_first_token_seconds'];
 const SERIES_SUFFIXES = { histogram: ['_bucket', '_sum', '_count'], summary: ['', '_sum', '_count'], plain: [''] };
-const KNOWN = new Set(['up', ...Object.entries({ ...GATEWAY_METRICS, ...TGI_METRICS }).flatMap(([name, kind]) => SERIES_SUFFIXES[kind].map((suffix) => name + suffix))]);
+const KNOWN = new Set(['up', ...Object.entries({ ...GATEWAY_METRICS, ...TGI_METRICS, ...ENGINE_METRICS }).flatMap(([name, kind]) => SERIES_SUFFIXES[kind].map((suffix) => name + suffix))]);
 
 function promtool(...args: string[]): string {
   const r = spawnSync('promtool', args, { cwd: ROOT, encoding: 'utf8' });
@@ -51,7 +60,7 @@ async function grafanaQueries(): Promise<{ title: string; expr: string }[]> {
 describe('monitoring bundle', () => {
   test('promtool accepts prometheus.yml (syntax; the token file lives on the Prometheus host) and alerts.yml', () => {
     assert.match(promtool('check', 'config', '--syntax-only', join(BUNDLE, 'prometheus.yml')), /SUCCESS/);
-    assert.match(promtool('check', 'rules', join(BUNDLE, 'alerts.yml')), /SUCCESS: 8 rules found/);
+    assert.match(promtool('check', 'rules', join(BUNDLE, 'alerts.yml')), /SUCCESS: 12 rules found/);
   });
 
   test('every alert fires on a deployment in trouble and stays quiet for a healthy one (promtool test rules)', () => {
@@ -71,7 +80,7 @@ describe('monitoring bundle', () => {
     assert.deepEqual(jobs.tgi.http_sd_configs[0].authorization, bearer);
   });
 
-  test('Grafana dashboard: importable with a DS_PROMETHEUS input, every query uses it and reads only metrics the gateway or TGI expose', async () => {
+  test('Grafana dashboard: importable with a DS_PROMETHEUS input, every query uses it and reads only metrics the gateway or an engine (TGI, vLLM, SGLang) exposes', async () => {
     const dashboard = JSON.parse(await readFile(GRAFANA, 'utf8')) as GrafanaDashboard;
     assert.deepEqual(dashboard.__inputs.map((i) => [i.name, i.type, i.pluginId]), [['DS_PROMETHEUS', 'datasource', 'prometheus']]);
     for (const p of dashboard.panels.filter((p) => p.type !== 'row')) {
@@ -84,12 +93,12 @@ describe('monitoring bundle', () => {
       const names = metricNames(expr);
       assert.ok(names.length > 0, `"${title}" queries no metric: ${expr}`);
       for (const n of names) {
-        assert.ok(KNOWN.has(n), `"${title}" queries ${n}, which neither the gateway nor TGI exposes (TGI's series: docs/tgi-contract.md, Metrics)`);
+        assert.ok(KNOWN.has(n), `"${title}" queries ${n}, which neither the gateway nor an engine exposes (the engines' series: the Metrics sections of docs/tgi-contract.md, docs/vllm-contract.md, docs/sglang-contract.md)`);
         used.add(n.replace(/_(bucket|sum|count)$/, ''));
       }
     }
     for (const name of Object.keys(GATEWAY_METRICS)) assert.ok(used.has(name), `the dashboard shows nothing of ${name}`);
-    for (const name of ['tgi_queue_size', 'tgi_batch_current_size']) assert.ok(used.has(name), `the dashboard shows nothing of ${name}`);
+    for (const name of ['tgi_queue_size', 'tgi_batch_current_size', ...ENGINE_PANELS]) assert.ok(used.has(name), `the dashboard shows nothing of ${name}`);
   });
 });
 
@@ -98,6 +107,7 @@ const skip = prometheusMissing && process.env.CI !== 'true' ? 'prometheus is not
 
 describe('a real Prometheus with the bundle, against the demo', { skip }, () => {
   let up: RunningUp;
+  let sglang: EngineProcess | undefined;
   let prometheus: ChildProcess | undefined;
   let prometheusOutput = '';
   let dir: string;
@@ -148,12 +158,16 @@ describe('a real Prometheus with the bundle, against the demo', { skip }, () => 
     prometheus.stdout!.on('data', (d) => (prometheusOutput += d));
     prometheus.stderr!.on('data', (d) => (prometheusOutput += d));
 
-    // Traffic through the gateway to every demo deployment, streamed and not.
+    // Traffic through the gateway to every demo deployment, streamed and not: TGI's /generate, and
+    // the vLLM deployment's own chat completions route (its served name is the models.yaml name).
     for (const key of DEMO_KEYS) {
       for (const stream of [false, true]) {
-        const res = await up.fetch(`/${key}/generate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: 'Monitoring check', parameters: { max_new_tokens: 5 }, stream }) });
-        const body = await res.text();
-        assert.equal(res.status, 200, `${key} stream=${stream}: ${body}`);
+        const [path, body] = key === VLLM_KEY
+          ? [`/${key}/v1/chat/completions`, { model: key.split('/')[0], messages: [{ role: 'user', content: 'Monitoring check' }], max_tokens: 5, stream }]
+          : [`/${key}/generate`, { inputs: 'Monitoring check', parameters: { max_new_tokens: 5 }, stream }];
+        const res = await up.fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        const text = await res.text();
+        assert.equal(res.status, 200, `${key} stream=${stream}: ${text}`);
       }
     }
   });
@@ -165,6 +179,7 @@ describe('a real Prometheus with the bundle, against the demo', { skip }, () => 
       await exited;
     }
     await up?.stop();
+    await sglang?.stop();
     if (up) await rm(up.stateDir, { recursive: true, force: true });
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -182,9 +197,16 @@ describe('a real Prometheus with the bundle, against the demo', { skip }, () => 
     assert.ok(total > 0);
     const ready = await query('deployment_ready');
     assert.deepEqual(ready.map((r) => `${r.metric.model}/${r.metric.gpu}=${r.value[1]}`).sort(), DEMO_KEYS.map((k) => `${k}=1`).sort());
+    assert.deepEqual(ready.map((r) => `${r.metric.model}/${r.metric.gpu} ${r.metric.engine}`).sort(), DEMO_KEYS.map((k) => `${k} ${k === VLLM_KEY ? 'vllm' : 'tgi'}`).sort(), 'the gateway labels each deployment with its engine');
+    const vllmServed = await eventually('gateway_requests_total of the vLLM deployment', async () => {
+      const [served] = await query(`sum(gateway_requests_total{model="${VLLM_KEY.split('/')[0]}",engine="vllm",status="200"})`);
+      assert.ok(Number(served?.value[1]) >= 2, `${served?.value[1]} requests (its two chat completions, and Prometheus' scrapes of its /metrics)`);
+      return served;
+    });
+    assert.ok(vllmServed);
   });
 
-  test('every simulator is found through the gateway service discovery, scraped through the gateway with model and gpu labels', async () => {
+  test('every simulator is found through the gateway service discovery, scraped through the gateway with model, gpu and engine labels', async () => {
     const ups = await eventually('tgi targets up', async () => {
       const result = await query('up{job="tgi"} == 1');
       assert.equal(result.length, DEMO_KEYS.length, `tgi targets up: ${JSON.stringify(result.map((r) => r.metric))}`);
@@ -192,24 +214,42 @@ describe('a real Prometheus with the bundle, against the demo', { skip }, () => 
     });
     assert.deepEqual(ups.map((r) => `${r.metric.model}/${r.metric.gpu}`).sort(), [...DEMO_KEYS].sort());
     assert.ok(ups.every((r) => r.metric.instance === `127.0.0.1:${up.port}` && r.metric.model_id), 'targets are the gateway itself, labelled with the model id');
+    assert.deepEqual(ups.map((r) => `${r.metric.model}/${r.metric.gpu} ${r.metric.engine}`).sort(), DEMO_KEYS.map((k) => `${k} ${k === VLLM_KEY ? 'vllm' : 'tgi'}`).sort());
 
     const served = await eventually('tgi_request_count scraped', async () => {
       const result = await query('tgi_request_count{job="tgi"} > 0');
-      assert.equal(result.length, DEMO_KEYS.length, `tgi_request_count: ${JSON.stringify(result)}`);
+      assert.equal(result.length, TGI_KEYS.length, `tgi_request_count: ${JSON.stringify(result)}`);
       return result;
     });
-    assert.deepEqual(served.map((r) => `${r.metric.model}/${r.metric.gpu}`).sort(), [...DEMO_KEYS].sort());
-    assert.equal((await query('tgi_queue_size{job="tgi"}')).length, DEMO_KEYS.length);
+    assert.deepEqual(served.map((r) => `${r.metric.model}/${r.metric.gpu}`).sort(), [...TGI_KEYS].sort());
+    assert.ok(served.every((r) => r.metric.engine === 'tgi'));
+    assert.equal((await query('tgi_queue_size{job="tgi"}')).length, TGI_KEYS.length);
+
+    // vLLM's series keep their names; its own engine="0" (the engine-core index) yields to the target's engine label.
+    const vllm = await eventually('vllm:generation_tokens_total scraped', async () => {
+      const result = await query('vllm:generation_tokens_total{job="tgi"} > 0');
+      assert.equal(result.length, 1, `vllm:generation_tokens_total: ${JSON.stringify(result)}`);
+      return result[0];
+    });
+    assert.deepEqual([`${vllm.metric.model}/${vllm.metric.gpu}`, vllm.metric.engine, vllm.metric.exported_engine, vllm.metric.model_name], [VLLM_KEY, 'vllm', '0', VLLM_KEY.split('/')[0]]);
+    for (const name of ['vllm:num_requests_running', 'vllm:num_requests_waiting', 'vllm:kv_cache_usage_perc']) assert.equal((await query(`${name}{engine="vllm"}`)).length, 1, name);
   });
 
-  test('every metric the Grafana dashboard queries appears in the live /metrics of the gateway or of a TGI behind it', async () => {
+  test('every metric the Grafana dashboard queries appears in the live /metrics of the gateway or of an engine (TGI, vLLM, SGLang)', async () => {
     const exposed = new Set(['up']);
     const gateway = await up.fetch('/metrics');
     assert.equal(gateway.status, 200);
     for (const n of exposedNames(await gateway.text())) exposed.add(n);
-    const tgi = await up.fetch(`/${DEMO_KEYS[0]}/metrics`);
-    assert.equal(tgi.status, 200);
-    for (const n of exposedNames(await tgi.text())) exposed.add(n);
+    for (const key of [DEMO_KEYS[0], VLLM_KEY]) {
+      const engine = await up.fetch(`/${key}/metrics`);
+      assert.equal(engine.status, 200, key);
+      for (const n of exposedNames(await engine.text())) exposed.add(n);
+    }
+    // The demo has no SGLang model: the SGLang simulator's own /metrics (it serves one with --enable-metrics).
+    sglang = await startEngine('sglang', { args: ['--enable-metrics'] });
+    const sglangMetrics = await fetch(`${sglang.url}/metrics`);
+    assert.equal(sglangMetrics.status, 200);
+    for (const n of exposedNames(await sglangMetrics.text())) exposed.add(n);
     const missing = (await grafanaQueries()).flatMap(({ title, expr }) => metricNames(expr).filter((n) => !exposed.has(n)).map((n) => `${n} (panel "${title}")`));
     assert.deepEqual([...new Set(missing)], []);
   });

@@ -41,9 +41,9 @@ test('no deployments: an empty list, which Prometheus accepts', async () => {
   assert.deepEqual(await targets(), []);
 });
 
-test('one group per deployment, addressed to the gateway as the scraper reached it, with model and gpu labels', async () => {
+test('one group per deployment, addressed to the gateway as the scraper reached it, with model, gpu and engine labels', async () => {
   const ready = new StubDeployment(spec('hermes-2-pro-tgi/gpu0', { modelId: 'NousResearch/Hermes-2-Pro-Llama-3-8B' }));
-  const loading = new StubDeployment(spec('big/gpu1-2'));
+  const loading = new StubDeployment(spec('big/gpu1-2', { engine: 'vllm' }));
   const leaving = new StubDeployment(spec('old/gpu3'));
   for (const d of [ready, loading, leaving]) options.table.add(d);
   ready.setState('ready');
@@ -54,13 +54,13 @@ test('one group per deployment, addressed to the gateway as the scraper reached 
   assert.deepEqual(groups, [
     {
       targets: ['gateway.example:8000'],
-      labels: { __scheme__: 'http', __metrics_path__: '/hermes-2-pro-tgi/gpu0/metrics', model: 'hermes-2-pro-tgi', gpu: 'gpu0', model_id: 'NousResearch/Hermes-2-Pro-Llama-3-8B' },
+      labels: { __scheme__: 'http', __metrics_path__: '/hermes-2-pro-tgi/gpu0/metrics', model: 'hermes-2-pro-tgi', gpu: 'gpu0', model_id: 'NousResearch/Hermes-2-Pro-Llama-3-8B', engine: 'tgi' },
     },
     {
       targets: ['gateway.example:8000'],
-      labels: { __scheme__: 'http', __metrics_path__: '/big/gpu1-2/metrics', model: 'big', gpu: 'gpu1-2', model_id: 'org/big' },
+      labels: { __scheme__: 'http', __metrics_path__: '/big/gpu1-2/metrics', model: 'big', gpu: 'gpu1-2', model_id: 'org/big', engine: 'vllm' },
     },
-  ], 'a loading deployment is listed (its target shows down until ready); a draining one is not');
+  ], 'a loading deployment is listed (its target shows down until ready); a draining one is not; no engine in the spec is tgi');
 
   options.table.remove(ready);
   const after = await targets();

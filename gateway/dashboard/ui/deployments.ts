@@ -4,6 +4,8 @@ import { duration, millis, NONE, rate } from './format.ts';
 
 // The deployments table: one row per replica, rebuilt on every refresh (a handful of rows).
 
+const ENGINE_NAMES: Record<DeploymentView['engine'], string> = { tgi: 'TGI', vllm: 'vLLM', sglang: 'SGLang' };
+
 /** "3 failed attempts · retry in 40s": the failed starts since it was last ready and, when one is scheduled, the next retry. */
 function retryText(d: DeploymentView, now: number): string | undefined {
   const attempt = d.attempts > 0 ? `${d.attempts} failed attempt${d.attempts === 1 ? '' : 's'}` : undefined;
@@ -29,6 +31,7 @@ function row(d: DeploymentView, now: number): HTMLTableRowElement {
     { data: { key: d.key, state: d.state } },
     h('td', {}, h('code', { class: 'route' }, `/${d.key}`), d.vision ? h('span', { class: 'chip', title: 'accepts images' }, 'vision') : null),
     h('td', { class: 'model-id', title: `${d.modelId} (runtime: ${d.runtime})` }, d.modelId),
+    h('td', { data: { col: 'engine' } }, h('span', { class: `engine engine-${d.engine}` }, ENGINE_NAMES[d.engine])),
     h('td', {}, d.gpus.join(', ')),
     stateCell(d, now),
     num('uptime', d.state === 'ready' ? duration(now - (d.startedAt ?? d.since)) : NONE),
@@ -45,7 +48,7 @@ function row(d: DeploymentView, now: number): HTMLTableRowElement {
 
 export function renderDeployments(tbody: HTMLTableSectionElement, deployments: DeploymentView[], now: number): void {
   if (deployments.length === 0) {
-    tbody.replaceChildren(h('tr', {}, h('td', { class: 'empty', attrs: { colspan: '13' } }, 'No deployments: add models to models.yaml.')));
+    tbody.replaceChildren(h('tr', {}, h('td', { class: 'empty', attrs: { colspan: '14' } }, 'No deployments: add models to models.yaml.')));
     return;
   }
   tbody.replaceChildren(...deployments.map((d) => row(d, now)));

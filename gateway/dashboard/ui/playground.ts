@@ -6,7 +6,8 @@ import { millis } from './format.ts';
 import { prepareImage, type PreparedImage } from './image.ts';
 import { sseData } from './sse.ts';
 
-// The playground: streams /<route>/generate and shows the tokens as they arrive, as text only.
+// The playground: streams /<route>/generate and shows the tokens as they arrive, as text only. The
+// gateway answers /generate in TGI's shapes on every engine (it translates it for vLLM and SGLang).
 
 interface Target {
   route: string;

@@ -20,6 +20,8 @@ export interface Job {
   stop: string[];
   /** Alternatives asked per token (top_logprobs), 0 for none. */
   topLogprobs: number;
+  /** What the answer opens with (the simulated vision model's description of each image). */
+  opening?: string[];
 }
 
 export interface Token {
@@ -55,7 +57,7 @@ export async function* runJob(job: Job, scheduler: Scheduler, stats: EngineStats
   let lastAt = admitted;
   try {
     // Unlike TGI's max_new_tokens, max_tokens is only a cap here: the model may reach EOS before it.
-    const generation = generateText({ inputs: job.prompt, seed: job.seed, maxNewTokens: undefined, limit: Math.min(job.maxTokens ?? Infinity, job.limit), stop: job.stop, opening: [], topN: job.topLogprobs });
+    const generation = generateText({ inputs: job.prompt, seed: job.seed, maxNewTokens: undefined, limit: Math.min(job.maxTokens ?? Infinity, job.limit), stop: job.stop, opening: job.opening ?? [], topN: job.topLogprobs });
     const matchedStop = generation.finishReason === 'stop_sequence' ? job.stop.find((stop) => stop.length > 0 && generation.text.endsWith(stop)) ?? null : null;
     const text = matchedStop ? generation.text.slice(0, -matchedStop.length) : generation.text;
     let emitted = 0;

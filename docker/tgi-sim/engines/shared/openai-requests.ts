@@ -2,7 +2,10 @@
 // acts on, checked for type; anything else is accepted and ignored (both models allow extra fields).
 // A field of the wrong type or a missing required one is a RequestValidationError, which both engines
 // answer with 400.
-import { RequestInvalid } from './fastapi-server.ts';
+import { decodeImageUrl, ImageError, type DecodedImage } from '../../images.ts';
+import { EngineError, RequestInvalid } from './fastapi-server.ts';
+
+export type ImageSummary = Pick<DecodedImage, 'width' | 'height' | 'format'>;
 
 export interface ChatMessage {
   role: string;
@@ -21,6 +24,8 @@ export interface SamplingFields {
 
 export interface ChatBody extends SamplingFields {
   messages: ChatMessage[];
+  /** The image_url parts of every message, decoded, in order. */
+  images: ImageSummary[];
   logprobs: boolean;
   topLogprobs: number;
 }
@@ -86,11 +91,29 @@ function samplingFields(body: Record<string, unknown>): SamplingFields {
   };
 }
 
-function messageContent(content: unknown, index: number): string {
+function messageContent(content: unknown, index: number, images: ImageSummary[]): string {
   if (typeof content === 'string') return content;
   if (content === null || content === undefined) return '';
-  if (Array.isArray(content)) return content.map((part) => (typeof part === 'object' && part !== null && (part as Record<string, unknown>).type === 'text' ? String((part as Record<string, unknown>).text ?? '') : '')).join('');
-  throw invalid(`messages.${index}.content`, 'string_type', 'Input should be a valid string', content);
+  if (!Array.isArray(content)) throw invalid(`messages.${index}.content`, 'string_type', 'Input should be a valid string', content);
+  let text = '';
+  for (const part of content) {
+    if (typeof part !== 'object' || part === null) continue;
+    const { type, text: partText, image_url: imageUrl } = part as Record<string, unknown>;
+    if (type === 'text') text += String(partText ?? '');
+    if (type === 'image_url') images.push(imagePart(imageUrl));
+  }
+  return text;
+}
+
+/** An image_url part, decoded like the engines' media connector does (a bad one is their 400). */
+function imagePart(imageUrl: unknown): ImageSummary {
+  const url = typeof imageUrl === 'string' ? imageUrl : typeof imageUrl === 'object' && imageUrl !== null ? (imageUrl as Record<string, unknown>).url : undefined;
+  if (typeof url !== 'string') throw new EngineError(400, 'image_url needs a url', 'BadRequestError');
+  try {
+    return decodeImageUrl(url);
+  } catch (error) {
+    throw new EngineError(400, error instanceof ImageError ? error.message : String(error), 'BadRequestError');
+  }
 }
 
 export function readChatBody(raw: unknown): ChatBody {
@@ -98,12 +121,13 @@ export function readChatBody(raw: unknown): ChatBody {
   const messages = body.messages;
   if (messages === undefined) throw invalid('messages', 'missing', 'Field required', body);
   if (!Array.isArray(messages)) throw invalid('messages', 'list_type', 'Input should be a valid list', messages);
+  const images: ImageSummary[] = [];
   const parsed = messages.map((message: unknown, index) => {
     if (typeof message !== 'object' || message === null || typeof (message as Record<string, unknown>).role !== 'string') throw invalid(`messages.${index}.role`, 'missing', 'Field required', message);
     const { role, content } = message as Record<string, unknown>;
-    return { role: role as string, content: messageContent(content, index) };
+    return { role: role as string, content: messageContent(content, index, images) };
   });
-  return { ...samplingFields(body), messages: parsed, logprobs: optionalBool(body, 'logprobs'), topLogprobs: optionalInt(body, 'top_logprobs') ?? 0 };
+  return { ...samplingFields(body), messages: parsed, images, logprobs: optionalBool(body, 'logprobs'), topLogprobs: optionalInt(body, 'top_logprobs') ?? 0 };
 }
 
 export function readCompletionBody(raw: unknown): CompletionBody {

@@ -3,6 +3,7 @@
 // extra fields of a finished choice) supplied by the engine's profile.
 import { randomInt } from 'node:crypto';
 import { applyChatTemplate } from '../../chat-template.ts';
+import { describeImage } from '../../images.ts';
 import { sendJson } from '../../http-io.ts';
 import { EventStream, type EngineError, type Request } from './fastapi-server.ts';
 import { runJob, runToEnd, type Ending, type Job, type Token } from './generation.ts';
@@ -69,7 +70,7 @@ function makeJob(profile: OpenAiProfile, fields: SamplingFields, prompt: string,
 export async function chatCompletions(profile: OpenAiProfile, x: Request): Promise<void> {
   const chat = readChatBody(await x.body());
   const prompt = applyChatTemplate(chat.messages);
-  const job = makeJob(profile, chat, prompt, promptIds(prompt, false).length, chat.logprobs ? chat.topLogprobs : 0);
+  const job = { ...makeJob(profile, chat, prompt, promptIds(prompt, false).length, chat.logprobs ? chat.topLogprobs : 0), opening: chat.images.map(describeImage) };
   const id = profile.newId('chat');
   const model = profile.servedModelName;
   if (!chat.stream) {
