@@ -161,7 +161,7 @@ function streamsSection(s: StreamsResult): string[] {
 
 function memorySection(m: MemoryResult): string[] {
   return [
-    `### Memory: gateway process with ${m.streams.toLocaleString('en-US')} concurrent streams (1 token/s each)`,
+    `### Memory: gateway process with ${m.streams.toLocaleString('en-US')} concurrent streams (a token every 2 s each)`,
     '',
     'Each reading follows a full GC in the gateway process.',
     '',

@@ -15,3 +15,11 @@ test('tokens count for 60 s; the wait is until enough of the window has slid by'
   assert.equal(windows.used('a', WINDOW_MS + 10_000), 0);
   assert.equal(windows.used('b', 0), 0);
 });
+
+test('a busy key holds one slot per second, not one entry per request', () => {
+  const windows = new TokenWindows();
+  for (let at = 0; at < 5_000; at += 1) windows.record('busy', 1, at);
+  assert.equal(windows.used('busy', 4_999), 5_000);
+  assert.equal(windows.waitMs('busy', 4_500, 4_999), WINDOW_MS - 4_999, "the first second's 1,000 tokens must slide out");
+  assert.equal(windows.used('busy', WINDOW_MS + 999), 4_000, 'the first second has left the window');
+});
