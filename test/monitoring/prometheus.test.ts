@@ -28,6 +28,7 @@ const GATEWAY_METRICS: Record<string, 'histogram' | 'plain'> = {
   gateway_generated_tokens_total: 'plain', gateway_requests_in_flight: 'plain', gateway_rate_limited_total: 'plain', gateway_auth_failures_total: 'plain',
   deployment_ready: 'plain', deployment_restarts_total: 'plain', deployment_start_time_seconds: 'plain', deployment_failed_attempts: 'plain', gpu_memory_used_bytes: 'plain', gpu_memory_total_bytes: 'plain', gpu_utilization_ratio: 'plain',
   gateway_queue_length: 'plain', gateway_queue_wait_seconds: 'histogram', gateway_queue_rejected_total: 'plain',
+  gateway_connections_refused_total: 'plain', gateway_requests_shed_total: 'plain', gateway_redis_up: 'plain',
 };
 /** What real TGI exports: the Metrics table of docs/tgi-contract.md, the one list of tgi_* names. */
 const TGI_METRICS: Record<string, 'histogram' | 'summary' | 'plain'> = Object.fromEntries(
@@ -60,7 +61,7 @@ async function grafanaQueries(): Promise<{ title: string; expr: string }[]> {
 describe('monitoring bundle', () => {
   test('promtool accepts prometheus.yml (syntax; the token file lives on the Prometheus host) and alerts.yml', () => {
     assert.match(promtool('check', 'config', '--syntax-only', join(BUNDLE, 'prometheus.yml')), /SUCCESS/);
-    assert.match(promtool('check', 'rules', join(BUNDLE, 'alerts.yml')), /SUCCESS: 12 rules found/);
+    assert.match(promtool('check', 'rules', join(BUNDLE, 'alerts.yml')), /SUCCESS: 14 rules found/);
   });
 
   test('every alert fires on a deployment in trouble and stays quiet for a healthy one (promtool test rules)', () => {
