@@ -2,14 +2,14 @@ import { Agent } from 'node:http';
 import express from 'express';
 import { createProxyMiddleware } from 'http-proxy-middleware';
 
-// Child process (forked by hpm.ts): the textbook Express + http-proxy-middleware reverse proxy, and
+// Child process (forked by reference-proxy.ts): the textbook Express + http-proxy-middleware reverse proxy, and
 // nothing else — no auth, no metrics, no rate limiting — so it is the most favourable case for hpm.
 // The gateway's hot path uses node:http with a keep-alive agent instead; this is the number behind that.
 
-const target = process.env.BENCH_HPM_TARGET;
-const port = Number(process.env.BENCH_HPM_PORT);
+const target = process.env.BENCH_PROXY_TARGET;
+const port = Number(process.env.BENCH_PROXY_PORT);
 if (!target || !Number.isInteger(port)) {
-  throw new Error('hpm-process.ts is started by scripts/bench/hpm.ts, which passes BENCH_HPM_TARGET and BENCH_HPM_PORT');
+  throw new Error('hpm-process.ts is started by scripts/bench/reference-proxy.ts, which passes BENCH_PROXY_TARGET and BENCH_PROXY_PORT');
 }
 
 const app = express();

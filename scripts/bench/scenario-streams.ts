@@ -4,11 +4,12 @@ import type { BenchContext } from './context.ts';
 import { startGateway } from './gateway.ts';
 import { openStream, type StreamTrace } from './raw-stream.ts';
 import { BENCH_KEY } from './scenario-throughput.ts';
+import { startReferenceProxy } from './reference-proxy.ts';
 import { startBenchSim } from './simulator.ts';
 import { median, percentile } from './stats.ts';
 
-// Scenario 2: streams from a simulator pacing tokens at a known rate, read directly and through the
-// gateway by a raw-socket client that timestamps every read. Direct and gateway streams alternate,
+// Scenario 2: streams from a simulator pacing tokens at a known rate, read directly, through the
+// gateway and through a textbook node:http proxy by a raw-socket client that timestamps every read. Direct and gateway streams alternate,
 // one at a time, so both see the same machine. The gateway is warmed up first on an unpaced simulator.
 
 export const TOKENS_PER_SECOND = 50;
@@ -32,6 +33,8 @@ export interface StreamStats {
 export interface StreamsResult {
   direct: StreamStats;
   gateway: StreamStats;
+  /** The textbook node:http proxy (reference-proxy.ts). */
+  nodeHttp: StreamStats;
   addedTtftMs: number;
 }
 
@@ -52,6 +55,8 @@ export function benchStreams(ctx: BenchContext): Promise<StreamsResult> {
     const auth = { Authorization: `Bearer ${gateway.keys[BENCH_KEY.name]}` };
     const streamDirect = () => stream(sim, '/generate_stream', body, auth);
     const streamViaGateway = () => stream(gateway, '/bench-stream/gpu0/generate_stream', body, auth);
+    const nodeProxy = await startReferenceProxy('node:http', sim, scope);
+    const streamViaNode = () => stream(nodeProxy, '/generate_stream', body, auth);
 
     // A gateway in service has run its streaming path many times (V8 has optimized it): so should this one.
     ctx.progress(`streams: warming up the gateway with ${WARM_UP_STREAMS} unpaced streams`);
@@ -59,22 +64,24 @@ export function benchStreams(ctx: BenchContext): Promise<StreamsResult> {
     for (let i = 0; i < WARM_UP_STREAMS; i += WARM_UP_CONCURRENCY) {
       await Promise.all(Array.from({ length: WARM_UP_CONCURRENCY }, () => openStream(gateway, '/bench-warm-up/gpu0/generate_stream', warmUpBody, auth).ended));
     }
-    await Promise.all([streamDirect(), streamViaGateway()]);
-    const traces: Record<'direct' | 'gateway', StreamTrace[]> = { direct: [], gateway: [] };
+    await Promise.all([streamDirect(), streamViaGateway(), streamViaNode()]);
+    const traces: Record<'direct' | 'gateway' | 'nodeHttp', StreamTrace[]> = { direct: [], gateway: [], nodeHttp: [] };
     ctx.progress(`streams: ${STREAMS_PER_TARGET} streams of ${TOKENS_PER_STREAM} tokens at ${TOKENS_PER_SECOND} tokens/s, direct and through the gateway`);
     for (let i = 0; i < STREAMS_PER_TARGET; i++) {
       // Alternate which goes first, so neither always follows the other.
       if (i % 2 === 0) {
         traces.direct.push(await streamDirect());
         traces.gateway.push(await streamViaGateway());
+        traces.nodeHttp.push(await streamViaNode());
       } else {
+        traces.nodeHttp.push(await streamViaNode());
         traces.gateway.push(await streamViaGateway());
         traces.direct.push(await streamDirect());
       }
     }
     const directStats = summarize(traces.direct);
     const gatewayStats = summarize(traces.gateway);
-    return { direct: directStats, gateway: gatewayStats, addedTtftMs: gatewayStats.ttftP50Ms - directStats.ttftP50Ms };
+    return { direct: directStats, gateway: gatewayStats, nodeHttp: summarize(traces.nodeHttp), addedTtftMs: gatewayStats.ttftP50Ms - directStats.ttftP50Ms };
   });
 }
 

@@ -2,7 +2,7 @@ import { withCleanup } from './cleanup.ts';
 import type { BenchContext } from './context.ts';
 import { startGateway, type BenchGateway } from './gateway.ts';
 import { startRedisServer } from '../../test/helpers/redis-server.ts';
-import { startHpmProxy } from './hpm.ts';
+import { startReferenceProxy } from './reference-proxy.ts';
 import { startNginx } from './nginx.ts';
 import { startBenchSim } from './simulator.ts';
 import { runWrk, type LoadResult } from './wrk.ts';
@@ -13,7 +13,7 @@ import { runWrk, type LoadResult } from './wrk.ts';
 // interleaved round by round, and each configuration keeps its best round, so a burst of other work on
 // the machine skews no target alone.
 
-export const TARGETS = ['direct', 'gateway', 'gateway+redis', 'nginx', 'express+hpm'] as const;
+export const TARGETS = ['direct', 'gateway', 'gateway+redis', 'nginx', 'node:http', 'express+hpm'] as const;
 export type Target = (typeof TARGETS)[number];
 export const CONCURRENCY = { single: 1, high: 64 } as const;
 
@@ -39,12 +39,14 @@ export function benchThroughput(ctx: BenchContext): Promise<ThroughputResult> {
     const sharedGateway = await startGateway([{ model: 'bench-fast', upstream: sim }], ctx.workDir, scope, { keys: [BENCH_KEY], gateway: { redis_url: redis.url } });
     await waitForRedis(sharedGateway);
     const nginx = await startNginx(sim, ctx.workDir, scope);
-    const hpm = await startHpmProxy(sim, scope);
+    const hpm = await startReferenceProxy('express+hpm', sim, scope);
+    const nodeProxy = await startReferenceProxy('node:http', sim, scope);
     const urls: Record<Target, string> = {
       direct: `${sim.url}/generate`,
       gateway: `${gateway.url}/bench-fast/gpu0/generate`,
       'gateway+redis': `${sharedGateway.url}/bench-fast/gpu0/generate`,
       nginx: `${nginx.url}/generate`,
+      'node:http': `${nodeProxy.url}/generate`,
       'express+hpm': `${hpm.url}/generate`,
     };
     // The same bytes everywhere: the plain proxies and the simulator ignore the key.
