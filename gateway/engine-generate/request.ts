@@ -10,6 +10,10 @@ import type { GeneratePlan, OpenAIEngine } from './plan.ts';
 // it; fields TGI does not know are ignored, as TGI's serde ignores them. Text goes to /v1/completions
 // (a raw prompt, as TGI's /generate takes it); inputs with <image> tags go to /v1/chat/completions
 // with image_url parts, the engines' only way to take an image (docs/vllm-contract.md, sglang-contract.md).
+// The fields beyond OpenAI's (top_k, repetition_penalty, include_stop_str_in_output / no_stop_trim,
+// truncate_prompt_tokens, return_token_ids) are the engines' own request models: vLLM's
+// vllm/entrypoints/openai/protocol.py, SGLang's python/sglang/srt/entrypoints/openai/protocol.py
+// (their "OpenAI routes" sections in the contract docs).
 
 export interface EngineRequest {
   /** Path on the engine. */

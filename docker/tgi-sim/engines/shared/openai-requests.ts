@@ -105,7 +105,12 @@ function messageContent(content: unknown, index: number, images: ImageSummary[])
   return text;
 }
 
-/** An image_url part, decoded like the engines' media connector does (a bad one is their 400). */
+/**
+ * An image_url part (`{"type":"image_url","image_url":{"url":…}}` or the bare string), decoded as the
+ * engines' chat parsers take it: vLLM's vllm/entrypoints/chat_utils.py and SGLang's conversation
+ * handling fetch or decode the URL and answer 400 for one they cannot use; the simulator takes data
+ * URLs only (it has no network).
+ */
 function imagePart(imageUrl: unknown): ImageSummary {
   const url = typeof imageUrl === 'string' ? imageUrl : typeof imageUrl === 'object' && imageUrl !== null ? (imageUrl as Record<string, unknown>).url : undefined;
   if (typeof url !== 'string') throw new EngineError(400, 'image_url needs a url', 'BadRequestError');
