@@ -44,6 +44,7 @@ export class Dispatcher {
     const { admission, accounting } = this.deps;
     const startedAt = performance.now();
     const caller = callerOf(req);
+    const client = clientKey(req);
     const shared = this.deps.sharedLimits?.active();
     const keyRefusal = shared ? this.deps.keyLimits.checkScope(caller, route.model) : this.deps.keyLimits.check(caller, route.model, startedAt);
     if (keyRefusal) return this.refuseForKey(res, route.model, caller, keyRefusal);
@@ -52,7 +53,7 @@ export class Dispatcher {
     let rateChecked = false;
     if (shared) {
       const takeRate = d.isReady && (d.inFlight < d.spec.limits.maxConcurrentRequests || this.deps.queue.wouldWait(d));
-      const verdict = await admitShared(shared, this.deps.keyLimits, admission, caller, route.model, d, clientKey(req), takeRate, startedAt);
+      const verdict = await admitShared(shared, this.deps.keyLimits, admission, caller, route.model, d, client, takeRate, startedAt);
       if (verdict.refusal instanceof KeyRefused) return this.refuseForKey(res, route.model, caller, verdict.refusal);
       if (verdict.refusal) return this.refuse(res, d, verdict.refusal, caller);
       rateChecked = verdict.rateChecked;
@@ -60,11 +61,11 @@ export class Dispatcher {
 
     let exchange: Exchange | undefined;
     if (this.deps.queue.wouldWait(d)) {
-      exchange = await this.waitForSlot(req, res, route, d, caller, startedAt, rateChecked);
+      exchange = await this.waitForSlot(res, route, d, caller, client, startedAt, rateChecked);
       if (!exchange) return;
       d = exchange.deployment; // the balanced route takes the first replica that frees a slot
     } else {
-      const refusal = rateChecked ? admission.checkCapacity(d, clientKey(req), startedAt) : admission.check(d, clientKey(req), startedAt);
+      const refusal = rateChecked ? admission.checkCapacity(d, client, startedAt) : admission.check(d, client, startedAt);
       if (refusal) return this.refuse(res, d, refusal, caller);
       // The deployment has the last word: it refuses when it is no longer ready (whatever check() saw).
       exchange = accounting.begin(d, startedAt, caller);
@@ -100,9 +101,8 @@ export class Dispatcher {
    * Every ready replica the request may use is full: it waits in the model's queue (after its rate
    * check, as if admitted; `rateChecked`: Redis did it). Undefined when it got no slot; its answer has been sent then.
    */
-  private async waitForSlot(req: IncomingMessage, res: ServerResponse, route: RouteMatch, d: ServedDeployment, caller: Caller, startedAt: number, rateChecked: boolean): Promise<Exchange | undefined> {
+  private async waitForSlot(res: ServerResponse, route: RouteMatch, d: ServedDeployment, caller: Caller, client: string, startedAt: number, rateChecked: boolean): Promise<Exchange | undefined> {
     const { admission, accounting, queue } = this.deps;
-    const client = clientKey(req);
     const rateRefusal = rateChecked ? undefined : admission.checkRate(d, client, startedAt);
     if (rateRefusal) return void this.refuse(res, d, rateRefusal, caller);
     const waitingBefore = queue.length(route.model);
