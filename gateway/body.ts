@@ -1,10 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from './errors.ts';
 
-// Request bodies the gateway itself must read (/generate, /generate_stream, the root OpenAI routes):
-// size-limited, within request_timeout, then parsed as a JSON object. Passthrough routes never come
-// here; their size is checked by bodyTooLarge() on the Content-Length alone and counted while piping,
-// and the relay holds them to the same timeout (uploadTimeoutError).
+// Request bodies, read whole before anything goes upstream (as nginx buffers them): size-limited
+// (gateway.max_body_size), within request_timeout, and for the routes the gateway must understand
+// (/generate, /generate_stream, the root OpenAI routes) parsed as a JSON object. A slow or oversized
+// upload is the client's fault and is answered as such (408, 413), before it holds an upstream
+// connection.
 
 export interface JsonBody {
   raw: Buffer;
@@ -28,12 +29,19 @@ export function uploadTimeoutError(timeoutMs: number): GatewayError {
 }
 
 /** 413 when the declared Content-Length is over the limit. */
-export function bodyTooLarge(req: IncomingMessage, maxBytes: number): GatewayError | undefined {
+function bodyTooLarge(req: IncomingMessage, maxBytes: number): GatewayError | undefined {
   const declared = req.headers['content-length'];
   return declared !== undefined && Number(declared) > maxBytes ? tooLargeError(maxBytes) : undefined;
 }
 
-function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Buffer> {
+/** Whether the request carries a body (a Content-Length above 0, or a chunked one). */
+export function hasBody(req: IncomingMessage): boolean {
+  const declared = req.headers['content-length'];
+  return declared !== undefined ? declared !== '0' : req.headers['transfer-encoding'] !== undefined;
+}
+
+/** The whole body; GatewayErrors for a body too large (413), too slow (408) or cut short (400). */
+export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Buffer> {
   const tooLarge = bodyTooLarge(req, maxBytes);
   if (tooLarge) return Promise.reject(tooLarge);
   return new Promise((resolve, reject) => {

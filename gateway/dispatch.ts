@@ -5,7 +5,7 @@ import { notReady, type Admission, type AdmissionRefused } from './admission.ts'
 import { clientKey } from './auth.ts';
 import { callerOf } from './callers.ts';
 import type { LeastInFlight } from './balance.ts';
-import { bodyTooLarge, readJsonBody, type JsonBody } from './body.ts';
+import { hasBody, readBody, readJsonBody, type JsonBody } from './body.ts';
 import { GatewayError, sendError } from './errors.ts';
 import { dialectOf } from './event-stream.ts';
 import { GENERATE_ENDPOINTS, prepareGenerate } from './generate.ts';
@@ -84,9 +84,8 @@ export class Dispatcher {
         translate = call.translate;
       } else if (needsServedModel(d, route.endpoint)) {
         payload = withServedModel(d, body ?? (await readJsonBody(req, maxBodyBytes, d.spec.limits.requestTimeoutMs)));
-      } else if (!payload) {
-        const tooLarge = bodyTooLarge(req, maxBodyBytes);
-        if (tooLarge) throw tooLarge;
+      } else if (!payload && hasBody(req)) {
+        payload = await readBody(req, maxBodyBytes, d.spec.limits.requestTimeoutMs);
       }
     } catch (error) {
       return this.refuseAdmitted(res, exchange, error);
@@ -94,7 +93,7 @@ export class Dispatcher {
     if (res.destroyed) return accounting.end(exchange, CLIENT_CLOSED_REQUEST);
     const info = route.endpoint === '/info' && req.method === 'GET' ? infoAnswer(d) : undefined;
     if (info?.upstreamPath) upstreamPath = info.upstreamPath;
-    this.deps.proxy.forward({ req, res, exchange, upstreamPath, dialect: dialectOf(route.endpoint), body: payload, maxBodyBytes, rewriteJson: info?.rewrite, translate });
+    this.deps.proxy.forward({ req, res, exchange, upstreamPath, dialect: dialectOf(route.endpoint), body: payload, rewriteJson: info?.rewrite, translate });
   }
 
   /**

@@ -1,45 +1,47 @@
-import { Agent, request, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Duplex, Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
+import { Agent, errors, type Dispatcher } from 'undici';
 import type { Exchange } from './accounting.ts';
-import { tooLargeError, uploadTimeoutError } from './body.ts';
 import { GatewayError, sendError } from './errors.ts';
 import { reportedUsage, streamErrorEvents, TokenEventCounter, type StreamDialect } from './event-stream.ts';
 import type { Logger, Upstream } from './types.ts';
 
-// The relay between a client and one TGI server, on node's http client with a keep-alive agent.
-// http-proxy-middleware was measured on this path and left out: it spent 120–190 µs of CPU per small
-// request against 50–60 µs for a bare node relay (a promise-based middleware, option copies and
-// http-proxy's chain of passes on every request), which alone put the benchmark's "half of nginx's
-// throughput" out of reach.
+// The relay between a client and one TGI server. The upstream side is undici (the HTTP client behind
+// Node's fetch), not node:http's ClientRequest: measured on this path (README, Benchmarks), it costs
+// less CPU per request (one write of a request built once, no IncomingMessage stream per answer),
+// which shows as throughput at 64 connections and as time to first token. http-proxy-middleware was
+// measured and left out earlier: it spent 120–190 µs of CPU per small request against 50–60 µs for a
+// bare node relay (a promise-based middleware, option copies and http-proxy's chain of passes on every
+// request).
 //
-// Plain answers are piped; event streams are written chunk by chunk as they arrive, counted, and
-// ended with an error event in TGI's format if the upstream fails or falls silent. request_timeout
-// bounds the client's upload (408), then the upstream's answer (504), then each silence of a stream.
-// Whatever happens, `ended` hears of each request exactly once, with its outcome: the status the
-// client got, 502/504 for an answer that failed after its status line went out, or 499 when the
-// client left first. A translated answer (/generate on vLLM or SGLang: ForwardRequest.translate) is
-// read whole and re-shaped, or, streamed, re-framed event by event on its way to the counting.
+// The request body has been read by the dispatcher (size-limited, within request_timeout: body.ts).
+// Plain answers are written as they arrive; event streams are also counted, and ended with an error
+// event in TGI's format if the upstream fails or falls silent. request_timeout bounds the upstream's
+// answer (504), then each silence of a stream. Whatever happens, `ended` hears of each request
+// exactly once, with its outcome: the status the client got, 502/504 for an answer that failed after
+// its status line went out, or 499 when the client left first. A translated answer (/generate on vLLM
+// or SGLang: ForwardRequest.translate) is read whole and re-shaped, or, streamed, re-framed event by
+// event on its way to the counting.
 
-/** Request headers that are not passed upstream: hop-by-hop ones, the client's Host, and the bearer token. */
-const NOT_FORWARDED = new Set(['authorization', 'host', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
+/** Request headers that are not passed upstream: hop-by-hop ones, the client's Host, the bearer token, and Expect (the gateway answered it). */
+const NOT_FORWARDED = new Set(['authorization', 'host', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'expect', 'content-length']);
 /** Upstream response headers that belong to the upstream connection only. */
 const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding']);
 
 export const CLIENT_CLOSED_REQUEST = 499;
 
 export interface ForwardRequest {
-  req: IncomingMessage;
+  /** The client's method and headers. */
+  req: { method?: string; headers: IncomingHttpHeaders };
   res: ServerResponse;
   exchange: Exchange;
   /** Path and query on the upstream server. */
   upstreamPath: string;
   /** How an error event is framed if the answer turns out to be a stream. */
   dialect: StreamDialect;
-  /** A body the gateway already read (and maybe rewrote); without it the client's body is piped. */
+  /** The request body, read whole by the dispatcher; none for a request without one. */
   body?: Buffer;
-  /** The largest body piped from the client (Content-Length was checked before; this counts chunked bodies). */
-  maxBodyBytes: number;
   /** For small JSON answers the gateway completes (GET /info): a 200 JSON answer is read whole and rewritten. */
   rewriteJson?: (body: Record<string, unknown>) => Record<string, unknown>;
   /** For answers the gateway re-shapes (/generate on vLLM and SGLang): every answer goes through it. */
@@ -65,13 +67,18 @@ export type ExchangeEnded = (exchange: Exchange, status: number) => void;
 
 /**
  * Idle upstream connections are closed after this long, or sooner when the server announces a shorter
- * keep-alive (node then closes them a second early), so a request is never sent on a connection the
+ * keep-alive (undici then closes them a second early), so a request is never sent on a connection the
  * server is closing at the same moment.
  */
 const IDLE_UPSTREAM_SOCKET_MS = 60_000;
 
 export class UpstreamProxy {
-  readonly agent = new Agent({ keepAlive: true, maxFreeSockets: 1024, scheduling: 'lifo', timeout: IDLE_UPSTREAM_SOCKET_MS, noDelay: true } as ConstructorParameters<typeof Agent>[0]);
+  /**
+   * One connection pool per upstream address, dropped once its last connection has closed (a
+   * restarted deployment's old port leaves nothing behind). undici's own timeouts are off: the relay
+   * holds each request to its deployment's request_timeout.
+   */
+  private readonly agent = new Agent({ keepAliveTimeout: IDLE_UPSTREAM_SOCKET_MS, keepAliveTimeoutThreshold: 1000, headersTimeout: 0, bodyTimeout: 0 });
 
   constructor(
     private readonly ended: ExchangeEnded,
@@ -85,63 +92,214 @@ export class UpstreamProxy {
       this.ended(f.exchange, 502);
       return;
     }
-    new Relay(f, upstream, this.agent, this.ended, this.log).start();
+    const relay = new Relay(f, upstream, this.ended, this.log);
+    this.agent.dispatch({ origin: upstream.url, method: (f.req.method ?? 'GET') as Dispatcher.HttpMethod, path: f.upstreamPath, headers: upstreamHeaders(f.req.headers), body: f.body ?? null }, relay);
   }
 
   close(): void {
-    this.agent.destroy();
+    void this.agent.destroy();
   }
 }
 
+/** What the relay does with the answer's bytes once its status line is known. */
+type AnswerMode = 'plain' | 'events' | 'translated-events' | 'collect';
+
 /**
- * One request's relay. Its state machine is small: waiting for the upstream's answer, then relaying a
- * plain answer or a stream, until the client has it all, the client leaves, the upstream fails, or
- * the timer runs out. (A class rather than closures: tsx names every closure it creates, per request.)
+ * One request's relay, as undici's dispatch handler. Its state machine is small: waiting for the
+ * upstream's answer, then relaying a plain answer or a stream, until the client has it all, the client
+ * leaves, the upstream fails, or the timer runs out. (A class rather than closures: tsx names every
+ * closure it creates, per request.)
  */
-class Relay {
-  private readonly proxyReq: ClientRequest;
+class Relay implements Dispatcher.DispatchHandler {
   private readonly timer: NodeJS.Timeout;
   private readonly timeoutMs: number;
+  private controller?: Dispatcher.DispatchController;
   private finished = false;
   /** The gateway ended the upstream side itself (client gone, timeout): its errors are expected. */
   private abandoned = false;
   /** Set when the answer failed after its status line went out (502/504). */
   private failedStatus?: number;
-  private streaming = false;
+  private mode: AnswerMode = 'plain';
+  private status = 502;
+  private rawHeaders: string[] = [];
+  private counter?: TokenEventCounter;
+  /** translated-events: the upstream's bytes go in, the client's events come out. */
+  private translator?: Duplex;
+  /** collect: the whole answer, for rewriteJson or translate.json. */
+  private chunks?: Buffer[];
 
   constructor(
     private readonly f: ForwardRequest,
     private readonly upstream: Upstream,
-    agent: Agent,
     private readonly ended: ExchangeEnded,
     private readonly log: Logger,
   ) {
-    const { req } = f;
     this.timeoutMs = f.exchange.deployment.spec.limits.requestTimeoutMs;
-    this.proxyReq = request({ host: upstream.host, port: upstream.port, method: req.method, path: f.upstreamPath, headers: upstreamHeaders(req.headers, f.body), agent });
     this.timer = setTimeout(() => this.onTimeout(), this.timeoutMs);
-  }
-
-  start(): void {
-    const { req, res, body, maxBodyBytes } = this.f;
-    res.on('close', () => this.onClientClose());
-    this.proxyReq.on('error', (error: NodeJS.ErrnoException) => this.onUpstreamError(error));
-    this.proxyReq.on('response', (upstreamRes: IncomingMessage) => this.onResponse(upstreamRes));
-    if (body) this.proxyReq.end(body);
-    else {
-      pipeBody(req, this.proxyReq, maxBodyBytes, () => this.onBodyTooLarge());
-      // The upstream's time to answer counts from the end of the upload.
-      if (!req.complete) req.once('end', () => this.timer.refresh());
-    }
+    f.res.on('close', () => this.onClientClose());
   }
 
   private get key(): string {
     return this.f.exchange.deployment.key;
   }
 
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.abandoned) controller.abort(new Error('the request was abandoned'));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 100 || statusCode > 999) return this.refuseAnswer(`answered with status ${statusCode}, which is not valid HTTP`);
+    if (statusCode < 200) return; // 1xx: the answer is still to come
+    const { res, exchange, translate, rewriteJson } = this.f;
+    this.status = statusCode;
+    this.rawHeaders = rawHeaderStrings(controller.rawHeaders);
+    const contentType = headers['content-type'];
+    const streaming = typeof contentType === 'string' && contentType.startsWith('text/event-stream');
+    exchange.stream = streaming;
+    const generated = headers['x-generated-tokens'];
+    if (generated !== undefined) exchange.generatedTokens = Number(generated) || 0;
+    const prompt = headers['x-prompt-tokens'];
+    if (prompt !== undefined) exchange.promptTokens = Number(prompt) || 0;
+    else if (streaming) exchange.promptTokens = estimatedPromptTokens(headers['x-compute-characters']);
+
+    if (translate && streaming) return this.startTranslatedEvents(translate);
+    if (translate || (rewriteJson && !streaming && statusCode === 200 && typeof contentType === 'string' && contentType.startsWith('application/json'))) {
+      this.mode = 'collect';
+      this.chunks = [];
+      return;
+    }
+    if (!this.writeHead(statusCode, clientHeaders(this.rawHeaders, streaming))) return;
+    if (!streaming) return;
+    this.mode = 'events';
+    this.counter = new TokenEventCounter();
+    res.flushHeaders();
+    this.timer.refresh();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.mode === 'collect') return void this.chunks!.push(chunk);
+    if (this.mode === 'translated-events') {
+      if (!this.translator!.write(chunk)) this.pauseUntilDrained(controller, this.translator!);
+      return;
+    }
+    if (this.mode === 'events') this.countEvents(chunk);
+    if (!this.f.res.write(chunk)) this.pauseUntilDrained(controller, this.f.res);
+  }
+
+  onResponseEnd(): void {
+    if (this.mode === 'translated-events') return void this.translator!.end(); // the translator's 'end' ends the answer
+    if (this.mode === 'collect') return this.sendCollected();
+    this.f.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.abandoned) return;
+    const { res, dialect } = this.f;
+    if (!res.headersSent) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // undici's parser errors carry llhttp's reason in the message and, in undici 7, no code.
+      const why = error instanceof errors.HTTPParserError ? 'its answer is not valid HTTP' : 'its server is down or restarting, see `npm run status`';
+      const message = `${this.key} (${this.upstream.url}) failed: ${code ?? error.message}; ${why}`;
+      this.log.warn({ deployment: this.key, code }, message);
+      return sendError(res, new GatewayError(502, message));
+    }
+    if (res.writableEnded) return;
+    this.failedStatus = 502;
+    this.log.warn({ deployment: this.key }, `${this.key}: the upstream closed the connection in the middle of an answer`);
+    if (this.f.exchange.stream) res.end(streamErrorEvents(dialect, `${this.key} closed the stream before it finished; its server may have crashed`, 502));
+    else res.destroy();
+  }
+
+  private writeHead(status: number, headers: string[]): boolean {
+    try {
+      this.f.res.writeHead(status, headers);
+      return true;
+    } catch (error) {
+      // Node refuses to send a header it finds invalid; that must not take the gateway down.
+      this.refuseAnswer(`answered with a header the gateway cannot relay: ${(error as Error).message}`);
+      return false;
+    }
+  }
+
+  /** An answer the gateway cannot pass on: the client gets a 502 saying why. */
+  private refuseAnswer(why: string): void {
+    this.abandon();
+    const message = `${this.key} (${this.upstream.url}) ${why}`;
+    this.log.warn({ deployment: this.key }, message);
+    sendError(this.f.res, new GatewayError(502, message));
+  }
+
+  private pauseUntilDrained(controller: Dispatcher.DispatchController, sink: NodeJS.WritableStream): void {
+    controller.pause();
+    sink.once('drain', () => controller.resume());
+  }
+
+  /** Counts token events, times the first, and takes the final event's own counts. */
+  private countEvents(chunk: Buffer): void {
+    const exchange = this.f.exchange;
+    this.timer.refresh();
+    const tokens = this.counter!.count(chunk);
+    if (tokens > 0) {
+      if (exchange.ttftMs === undefined) exchange.ttftMs = performance.now() - exchange.startedAt;
+      exchange.generatedTokens += tokens;
+    }
+    const usage = reportedUsage(chunk);
+    if (usage) {
+      // The final event's own count wins over the events counted (an OpenAI usage event is no token).
+      if (usage.prompt !== undefined) exchange.promptTokens = usage.prompt;
+      if (usage.generated !== undefined) exchange.generatedTokens = usage.generated;
+    }
+  }
+
+  /** A translated stream: the upstream's events are re-framed, then counted and written like any stream. */
+  private startTranslatedEvents(translate: AnswerTranslation): void {
+    const { res, exchange } = this.f;
+    if (!this.writeHead(this.status, clientHeaders(this.rawHeaders, true, 'content-length'))) return;
+    res.flushHeaders();
+    this.timer.refresh();
+    this.mode = 'translated-events';
+    this.counter = new TokenEventCounter();
+    // The prompt's count comes from the upstream; generated tokens are the translated events counted.
+    const translator = translate.stream((usage) => {
+      if (usage.prompt !== undefined) exchange.promptTokens = usage.prompt;
+    });
+    this.translator = translator;
+    translator.on('data', (chunk: Buffer) => {
+      this.countEvents(chunk);
+      if (!res.write(chunk)) {
+        translator.pause();
+        res.once('drain', () => translator.resume());
+      }
+    });
+    translator.on('end', () => res.end());
+  }
+
+  /** A whole answer the gateway re-shapes: a translated one, or a JSON answer it completes (rewriteJson). */
+  private sendCollected(): void {
+    const { res, exchange, translate, rewriteJson } = this.f;
+    const text = Buffer.concat(this.chunks!).toString('utf8');
+    if (translate) {
+      const answer = translate.json(this.status, text);
+      if (answer.usage?.prompt !== undefined) exchange.promptTokens = answer.usage.prompt;
+      if (answer.usage?.generated !== undefined) exchange.generatedTokens = answer.usage.generated;
+      const headers = withoutContentType(clientHeaders(this.rawHeaders, false, 'content-length'));
+      if (this.writeHead(answer.status, [...headers, 'Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(answer.body))])) res.end(answer.body);
+      return;
+    }
+    let body: string;
+    try {
+      body = JSON.stringify(rewriteJson!(JSON.parse(text) as Record<string, unknown>));
+    } catch {
+      body = text; // not the JSON object we expected: pass it on as it came
+    }
+    const headers = clientHeaders(this.rawHeaders, false, 'content-length');
+    if (this.writeHead(200, [...headers, 'Content-Length', String(Buffer.byteLength(body))])) res.end(body);
+  }
+
   private abandon(): void {
     this.abandoned = true;
-    this.proxyReq.destroy();
+    this.controller?.abort(new Error('the request was abandoned'));
   }
 
   private finish(status: number): void {
@@ -158,23 +316,9 @@ class Relay {
     this.finish(this.failedStatus ?? CLIENT_CLOSED_REQUEST);
   }
 
-  private onUpstreamError(error: NodeJS.ErrnoException): void {
-    if (this.abandoned || this.f.res.headersSent) return; // mid-answer failures are handled where the answer is relayed
-    const why = error.code?.startsWith('HPE_') ? 'its answer is not valid HTTP' : 'its server is down or restarting, see `npm run status`';
-    const message = `${this.key} (${this.upstream.url}) failed: ${error.code ?? error.message}; ${why}`;
-    this.log.warn({ deployment: this.key, code: error.code }, message);
-    sendError(this.f.res, new GatewayError(502, message));
-  }
-
-  private onBodyTooLarge(): void {
-    this.abandon();
-    sendError(this.f.res, tooLargeError(this.f.maxBodyBytes));
-  }
-
   private onTimeout(): void {
-    const { req, res, dialect, body } = this.f;
+    const { res, dialect } = this.f;
     this.abandon();
-    if (!body && !req.complete && !res.headersSent) return sendError(res, uploadTimeoutError(this.timeoutMs));
     const seconds = this.timeoutMs / 1000;
     this.log.warn({ deployment: this.key, timeoutMs: this.timeoutMs }, `${this.key}: no answer or event for ${seconds} s (request_timeout); request ended`);
     if (!res.headersSent) {
@@ -182,97 +326,7 @@ class Relay {
       return;
     }
     this.failedStatus = 504;
-    if (this.streaming) res.end(streamErrorEvents(dialect, `no event from ${this.key} for ${seconds} s (request_timeout); the stream was ended`, 504));
-    else res.destroy();
-  }
-
-  private onResponse(upstreamRes: IncomingMessage): void {
-    const { res, exchange } = this.f;
-    const contentType = upstreamRes.headers['content-type'];
-    this.streaming = contentType !== undefined && contentType.startsWith('text/event-stream');
-    exchange.stream = this.streaming;
-    const generated = upstreamRes.headers['x-generated-tokens'];
-    if (generated !== undefined) exchange.generatedTokens = Number(generated) || 0;
-    const prompt = upstreamRes.headers['x-prompt-tokens'];
-    if (prompt !== undefined) exchange.promptTokens = Number(prompt) || 0;
-    else if (this.streaming) exchange.promptTokens = estimatedPromptTokens(upstreamRes.headers['x-compute-characters']);
-    upstreamRes.on('error', () => {}); // a reset upstream is handled on 'close'
-    if (this.f.translate) return this.relayTranslated(upstreamRes, this.f.translate);
-    if (this.f.rewriteJson && !this.streaming && upstreamRes.statusCode === 200 && contentType?.startsWith('application/json')) {
-      return this.relayRewritten(upstreamRes, this.f.rewriteJson);
-    }
-    try {
-      res.writeHead(upstreamRes.statusCode ?? 502, clientHeaders(upstreamRes.rawHeaders, this.streaming));
-    } catch (error) {
-      // Node refuses to send a header it finds invalid; that must not take the gateway down.
-      this.abandon();
-      const message = `${this.key} answered with a header the gateway cannot relay: ${(error as Error).message}`;
-      this.log.warn({ deployment: this.key }, message);
-      return sendError(res, new GatewayError(502, message));
-    }
-    upstreamRes.on('close', () => this.onUpstreamClose(upstreamRes));
-    if (!this.streaming) {
-      upstreamRes.pipe(res);
-      return;
-    }
-    res.flushHeaders();
-    this.timer.refresh();
-    relayEvents(upstreamRes, res, exchange, this.timer);
-  }
-
-  /** Reads the whole (small) JSON answer, rewrites it, and sends it with its new length. */
-  private relayRewritten(upstreamRes: IncomingMessage, rewrite: (body: Record<string, unknown>) => Record<string, unknown>): void {
-    const chunks: Buffer[] = [];
-    upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
-    upstreamRes.on('close', () => this.onUpstreamClose(upstreamRes));
-    upstreamRes.on('end', () => {
-      let text: string;
-      try {
-        text = JSON.stringify(rewrite(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>));
-      } catch {
-        text = Buffer.concat(chunks).toString('utf8'); // not the JSON object we expected: pass it on as it came
-      }
-      const headers = clientHeaders(upstreamRes.rawHeaders, false, 'content-length');
-      this.f.res.writeHead(200, [...headers, 'Content-Length', String(Buffer.byteLength(text))]);
-      this.f.res.end(text);
-    });
-  }
-
-  /** A translated answer: streams re-framed event by event, anything else read whole and re-shaped. */
-  private relayTranslated(upstreamRes: IncomingMessage, translate: AnswerTranslation): void {
-    const { res, exchange } = this.f;
-    upstreamRes.on('close', () => this.onUpstreamClose(upstreamRes));
-    if (this.streaming) {
-      res.writeHead(upstreamRes.statusCode ?? 200, clientHeaders(upstreamRes.rawHeaders, true, 'content-length'));
-      res.flushHeaders();
-      this.timer.refresh();
-      // The prompt's count comes from the upstream; generated tokens are the translated events counted.
-      const events = upstreamRes.pipe(
-        translate.stream((usage) => {
-          if (usage.prompt !== undefined) exchange.promptTokens = usage.prompt;
-        }),
-      );
-      relayEvents(events, res, exchange, this.timer);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    upstreamRes.on('data', (chunk: Buffer) => chunks.push(chunk));
-    upstreamRes.on('end', () => {
-      const answer = translate.json(upstreamRes.statusCode ?? 502, Buffer.concat(chunks).toString('utf8'));
-      if (answer.usage?.prompt !== undefined) exchange.promptTokens = answer.usage.prompt;
-      if (answer.usage?.generated !== undefined) exchange.generatedTokens = answer.usage.generated;
-      const headers = withoutContentType(clientHeaders(upstreamRes.rawHeaders, false, 'content-length'));
-      res.writeHead(answer.status, [...headers, 'Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(answer.body))]);
-      res.end(answer.body);
-    });
-  }
-
-  private onUpstreamClose(upstreamRes: IncomingMessage): void {
-    const { res, dialect } = this.f;
-    if (upstreamRes.complete || this.abandoned || res.writableEnded) return;
-    this.failedStatus = 502;
-    this.log.warn({ deployment: this.key }, `${this.key}: the upstream closed the connection in the middle of an answer`);
-    if (this.streaming) res.end(streamErrorEvents(dialect, `${this.key} closed the stream before it finished; its server may have crashed`, 502));
+    if (this.f.exchange.stream) res.end(streamErrorEvents(dialect, `no event from ${this.key} for ${seconds} s (request_timeout); the stream was ended`, 504));
     else res.destroy();
   }
 }
@@ -287,49 +341,21 @@ function estimatedPromptTokens(characters: string | string[] | undefined): numbe
   return characters !== undefined && Number.isFinite(n) && n > 0 ? Math.ceil(n / 4) : undefined;
 }
 
-/** Writes each chunk as it arrives (no buffering), counting token events and timing the first. */
-function relayEvents(upstreamRes: Readable, res: ServerResponse, exchange: Exchange, idleTimer: NodeJS.Timeout): void {
-  const counter = new TokenEventCounter();
-  upstreamRes.on('data', (chunk: Buffer) => {
-    idleTimer.refresh();
-    const tokens = counter.count(chunk);
-    if (tokens > 0) {
-      if (exchange.ttftMs === undefined) exchange.ttftMs = performance.now() - exchange.startedAt;
-      exchange.generatedTokens += tokens;
-    }
-    const usage = reportedUsage(chunk);
-    if (usage) {
-      // The final event's own count wins over the events counted (an OpenAI usage event is no token).
-      if (usage.prompt !== undefined) exchange.promptTokens = usage.prompt;
-      if (usage.generated !== undefined) exchange.generatedTokens = usage.generated;
-    }
-    if (!res.write(chunk)) {
-      upstreamRes.pause();
-      res.once('drain', () => upstreamRes.resume());
-    }
-  });
-  upstreamRes.on('end', () => res.end());
-}
 
-/** Pipes the client's body upstream; a body without Content-Length is counted against the limit. */
-function pipeBody(req: IncomingMessage, proxyReq: ClientRequest, maxBytes: number, onTooLarge: () => void): void {
-  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] !== undefined) {
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      if (size > maxBytes) return;
-      size += chunk.length;
-      if (size <= maxBytes) return;
-      req.unpipe(proxyReq);
-      onTooLarge();
-    });
+
+function upstreamHeaders(incoming: IncomingHttpHeaders): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value !== undefined && !NOT_FORWARDED.has(name)) headers[name] = value;
   }
-  req.pipe(proxyReq);
+  return headers;
 }
 
-function upstreamHeaders(incoming: IncomingHttpHeaders, body: Buffer | undefined): OutgoingHttpHeaders {
-  const headers: OutgoingHttpHeaders = {};
-  for (const name in incoming) if (!NOT_FORWARDED.has(name)) headers[name] = incoming[name];
-  if (body) headers['content-length'] = body.length;
+function rawHeaderStrings(raw: Dispatcher.DispatchController['rawHeaders']): string[] {
+  if (!Array.isArray(raw)) return [];
+  const headers: string[] = new Array(raw.length);
+  for (let i = 0; i < raw.length; i++) headers[i] = raw[i].toString('latin1');
   return headers;
 }
 

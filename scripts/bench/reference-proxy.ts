@@ -7,15 +7,18 @@ import type { CleanupScope } from './cleanup.ts';
 
 // The reference proxies in front of the upstream, each in its own process like the gateway:
 // - express+hpm (hpm-process.ts): the textbook Express + http-proxy-middleware proxy, which shows what
-//   the gateway's node:http relay saves over hpm;
+//   the gateway's own relay saves over hpm;
 // - node:http (node-proxy-process.ts): a textbook Node proxy (read the request, relay it with a
-//   keep-alive agent, pipe the answer back), which shows what Node's HTTP stack costs by itself.
+//   keep-alive agent, pipe the answer back), which shows what Node's HTTP stack costs by itself;
+// - undici (undici-proxy-process.ts): the same proxy with undici as its upstream client, as the
+//   gateway's relay has it, which shows what that choice saves over node:http's client.
 
-export type ReferenceProxy = 'express+hpm' | 'node:http';
+export type ReferenceProxy = 'express+hpm' | 'node:http' | 'undici';
 
 const ENTRIES: Record<ReferenceProxy, string> = {
   'express+hpm': fileURLToPath(new URL('./hpm-process.ts', import.meta.url)),
   'node:http': fileURLToPath(new URL('./node-proxy-process.ts', import.meta.url)),
+  undici: fileURLToPath(new URL('./undici-proxy-process.ts', import.meta.url)),
 };
 const STDERR_KEPT = 8000;
 

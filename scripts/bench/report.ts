@@ -71,7 +71,8 @@ function targetRows(results: BenchResults): Row[] {
     ...rowsOf(results.throughput, 'Throughput and latency (non-streaming)', (t) => {
       const ratio = (level: keyof typeof CONCURRENCY, baseline: 'nginx' | 'express+hpm' = 'nginx') =>
         t.gateway[level].requestsPerSecond / t[baseline][level].requestsPerSecond;
-      const added = (target: 'gateway' | 'nginx' | 'node:http') => t[target].single.p50Ms - t.direct.single.p50Ms;
+      const added = (target: 'gateway' | 'nginx' | 'node:http' | 'undici') => t[target].single.p50Ms - t.direct.single.p50Ms;
+      const clientRatio = t.undici.high.requestsPerSecond / t['node:http'].high.requestsPerSecond;
       return [
         [`Gateway throughput ÷ nginx, ${CONCURRENCY.high} connections (API key with every limit set, queue on)`, `${ratio('high').toFixed(2)}× (${rps(t.gateway.high.requestsPerSecond)} vs ${rps(t.nginx.high.requestsPerSecond)} req/s)`, '≥ 0.7×', MET(ratio('high') >= 0.7)],
         [`Gateway throughput ÷ nginx, 1 connection`, `${ratio('single').toFixed(2)}× (${rps(t.gateway.single.requestsPerSecond)} vs ${rps(t.nginx.single.requestsPerSecond)} req/s)`, '(reference)', '–'],
@@ -80,11 +81,12 @@ function targetRows(results: BenchResults): Row[] {
         [`Cost of gateway.redis_url: throughput with ÷ without, ${CONCURRENCY.high} connections`, `${(t['gateway+redis'].high.requestsPerSecond / t.gateway.high.requestsPerSecond).toFixed(2)}× (${rps(t['gateway+redis'].high.requestsPerSecond)} vs ${rps(t.gateway.high.requestsPerSecond)} req/s); p50 at 1 connection ${signedMs(t['gateway+redis'].single.p50Ms - t.gateway.single.p50Ms)}`, '(reported)', '–'],
         ['Added p50 latency, nginx vs direct, 1 connection', `${signedMs(added('nginx'))} (${ms(t.nginx.single.p50Ms)} vs ${ms(t.direct.single.p50Ms)})`, '(reference)', '–'],
         ['Added p50 latency, a textbook node:http proxy vs direct, 1 connection', `${signedMs(added('node:http'))} (${ms(t['node:http'].single.p50Ms)} vs ${ms(t.direct.single.p50Ms)}); the gateway: ${signedMs(added('gateway') - added('node:http'))} against it`, '(reference)', '–'],
+        [`Upstream client: the textbook proxy on undici ÷ on node:http, throughput at ${CONCURRENCY.high} connections`, `${clientRatio.toFixed(2)}× (${rps(t.undici.high.requestsPerSecond)} vs ${rps(t['node:http'].high.requestsPerSecond)} req/s); added p50 at 1 connection ${signedMs(added('undici'))} vs ${signedMs(added('node:http'))}`, '(reference: why the relay uses undici)', '–'],
       ];
     }),
     ...rowsOf(results.streams, 'Streams', (s) => [
       ['Added time to first token, gateway vs direct (p50, API key)', `${signedMs(s.addedTtftMs)} (${ms(s.gateway.ttftP50Ms)} vs ${ms(s.direct.ttftP50Ms)})`, '≤ 0.5 ms', MET(s.addedTtftMs <= 0.5)],
-        ['Added time to first token, a textbook node:http proxy vs direct (p50)', `${signedMs(s.nodeHttp.ttftP50Ms - s.direct.ttftP50Ms)} (${ms(s.nodeHttp.ttftP50Ms)}); the gateway: ${signedMs(s.gateway.ttftP50Ms - s.nodeHttp.ttftP50Ms)} against it`, '(reference)', '–'],
+        ['Added time to first token vs direct (p50): nginx / textbook Node proxy on node:http / on undici', `${signedMs(s.nginx.ttftP50Ms - s.direct.ttftP50Ms)} / ${signedMs(s.nodeHttp.ttftP50Ms - s.direct.ttftP50Ms)} / ${signedMs(s.undici.ttftP50Ms - s.direct.ttftP50Ms)}`, '(reference)', '–'],
       ['Event spacing through the gateway vs direct (gap p50 / p99)', `${ms(s.gateway.gapP50Ms)} / ${ms(s.gateway.gapP99Ms)} vs ${ms(s.direct.gapP50Ms)} / ${ms(s.direct.gapP99Ms)}`, `(reference: one event every ${(1000 / TOKENS_PER_SECOND).toFixed(0)} ms)`, '–'],
       ['Socket reads holding more than one event, through the gateway', `${s.gateway.coalescedReads} (of ${s.gateway.events} events; direct: ${s.direct.coalescedReads})`, '0', MET(s.gateway.coalescedReads === 0)],
     ]),
@@ -131,7 +133,7 @@ function throughputSection(t: ThroughputResult, run: RunInfo): string[] {
   const lines = [
     `### Non-streaming: POST /generate, max_new_tokens 1–5, simulator without token pacing`,
     '',
-    `The gateway with auth, metrics and rate limiting on, called with an API key whose every limit is set (rate, tokens per minute, concurrency; sized out of the way) and the fair queue on; gateway+redis: the same with gateway.redis_url (a local redis-server: one round trip per admission); nginx as a plain reverse proxy (HTTP/1.1 keep-alive upstream, no buffering); node:http: a textbook Node proxy (read the body, relay it over a keep-alive agent, pipe the answer back), in its own process, no auth or metrics; express+hpm: Express 5 with only http-proxy-middleware 3 (keep-alive agent, 256 sockets) in its own process, no auth or metrics. wrk, one thread, ${run.loadSeconds} s per measurement, best of ${run.rounds} interleaved rounds.`,
+    `The gateway with auth, metrics and rate limiting on, called with an API key whose every limit is set (rate, tokens per minute, concurrency; sized out of the way) and the fair queue on; gateway+redis: the same with gateway.redis_url (a local redis-server: one round trip per admission); nginx as a plain reverse proxy (HTTP/1.1 keep-alive upstream, no buffering); node:http: a textbook Node proxy (read the body, relay it over a keep-alive agent, pipe the answer back), in its own process, no auth or metrics; undici: the same textbook proxy with undici as its upstream client (as the gateway's relay has it); express+hpm: Express 5 with only http-proxy-middleware 3 (keep-alive agent, 256 sockets) in its own process, no auth or metrics. wrk, one thread, ${run.loadSeconds} s per measurement, best of ${run.rounds} interleaved rounds.`,
     '',
     '| Path | Connections | Requests/s | p50 | p99 |',
     '|---|---|---|---|---|',
@@ -151,13 +153,15 @@ function streamsSection(s: StreamsResult): string[] {
   return [
     `### Streams: /generate_stream at ${TOKENS_PER_SECOND} tokens/s (an event every ${(1000 / TOKENS_PER_SECOND).toFixed(0)} ms)`,
     '',
-    'Raw-socket client, one stream at a time, direct, gateway and the textbook node:http proxy in turn, after warming the gateway up with unpaced streams. "Gap" is the time between consecutive events.',
+    'Raw-socket client, one stream at a time, direct, gateway, nginx (no buffering) and the textbook node:http and undici proxies in turn, a new connection per stream, after warming the gateway up with unpaced streams. "Gap" is the time between consecutive events.',
     '',
     '| Path | Streams | TTFT p50 | TTFT p99 | Gap p50 | Gap p99 | Reads with > 1 event |',
     '|---|---|---|---|---|---|---|',
     row('direct', s.direct),
     row('gateway', s.gateway),
+    row('nginx', s.nginx),
     row('node:http', s.nodeHttp),
+    row('undici', s.undici),
     '',
   ];
 }

@@ -6,11 +6,12 @@ import { openStream, type StreamTrace } from './raw-stream.ts';
 import { BENCH_KEY } from './scenario-throughput.ts';
 import { startReferenceProxy } from './reference-proxy.ts';
 import { startBenchSim } from './simulator.ts';
+import { startNginx } from './nginx.ts';
 import { median, percentile } from './stats.ts';
 
 // Scenario 2: streams from a simulator pacing tokens at a known rate, read directly, through the
-// gateway and through a textbook node:http proxy by a raw-socket client that timestamps every read. Direct and gateway streams alternate,
-// one at a time, so both see the same machine. The gateway is warmed up first on an unpaced simulator.
+// gateway, through nginx and through textbook Node proxies (node:http, undici) by a raw-socket client
+// that timestamps every read. The paths take turns, one stream at a time, so all see the same machine. The gateway is warmed up first on an unpaced simulator.
 
 export const TOKENS_PER_SECOND = 50;
 const TOKENS_PER_STREAM = 20;
@@ -33,10 +34,15 @@ export interface StreamStats {
 export interface StreamsResult {
   direct: StreamStats;
   gateway: StreamStats;
-  /** The textbook node:http proxy (reference-proxy.ts). */
+  /** nginx as a plain reverse proxy (no buffering): what any proxy's extra hop costs here. */
+  nginx: StreamStats;
+  /** The textbook proxies (reference-proxy.ts): on node:http's client, on undici's. */
   nodeHttp: StreamStats;
+  undici: StreamStats;
   addedTtftMs: number;
 }
+
+type Path = Exclude<keyof StreamsResult, 'addedTtftMs'>;
 
 export function benchStreams(ctx: BenchContext): Promise<StreamsResult> {
   return withCleanup(async (scope) => {
@@ -53,10 +59,15 @@ export function benchStreams(ctx: BenchContext): Promise<StreamsResult> {
     );
     const body = JSON.stringify({ inputs: 'Tell me a story about a lighthouse.', parameters: { max_new_tokens: TOKENS_PER_STREAM } });
     const auth = { Authorization: `Bearer ${gateway.keys[BENCH_KEY.name]}` };
-    const streamDirect = () => stream(sim, '/generate_stream', body, auth);
-    const streamViaGateway = () => stream(gateway, '/bench-stream/gpu0/generate_stream', body, auth);
-    const nodeProxy = await startReferenceProxy('node:http', sim, scope);
-    const streamViaNode = () => stream(nodeProxy, '/generate_stream', body, auth);
+    const [nginx, nodeHttp, undici] = [await startNginx(sim, ctx.workDir, scope), await startReferenceProxy('node:http', sim, scope), await startReferenceProxy('undici', sim, scope)];
+    const paths: Record<Path, () => Promise<StreamTrace>> = {
+      direct: () => stream(sim, '/generate_stream', body, auth),
+      gateway: () => stream(gateway, '/bench-stream/gpu0/generate_stream', body, auth),
+      nginx: () => stream(nginx, '/generate_stream', body, auth),
+      nodeHttp: () => stream(nodeHttp, '/generate_stream', body, auth),
+      undici: () => stream(undici, '/generate_stream', body, auth),
+    };
+    const order = Object.keys(paths) as Path[];
 
     // A gateway in service has run its streaming path many times (V8 has optimized it): so should this one.
     ctx.progress(`streams: warming up the gateway with ${WARM_UP_STREAMS} unpaced streams`);
@@ -64,24 +75,15 @@ export function benchStreams(ctx: BenchContext): Promise<StreamsResult> {
     for (let i = 0; i < WARM_UP_STREAMS; i += WARM_UP_CONCURRENCY) {
       await Promise.all(Array.from({ length: WARM_UP_CONCURRENCY }, () => openStream(gateway, '/bench-warm-up/gpu0/generate_stream', warmUpBody, auth).ended));
     }
-    await Promise.all([streamDirect(), streamViaGateway(), streamViaNode()]);
-    const traces: Record<'direct' | 'gateway' | 'nodeHttp', StreamTrace[]> = { direct: [], gateway: [], nodeHttp: [] };
-    ctx.progress(`streams: ${STREAMS_PER_TARGET} streams of ${TOKENS_PER_STREAM} tokens at ${TOKENS_PER_SECOND} tokens/s, direct and through the gateway`);
+    await Promise.all(order.map((path) => paths[path]()));
+    const traces = Object.fromEntries(order.map((path) => [path, [] as StreamTrace[]])) as Record<Path, StreamTrace[]>;
+    ctx.progress(`streams: ${STREAMS_PER_TARGET} streams of ${TOKENS_PER_STREAM} tokens at ${TOKENS_PER_SECOND} tokens/s per path (${order.join(', ')}), one at a time`);
     for (let i = 0; i < STREAMS_PER_TARGET; i++) {
-      // Alternate which goes first, so neither always follows the other.
-      if (i % 2 === 0) {
-        traces.direct.push(await streamDirect());
-        traces.gateway.push(await streamViaGateway());
-        traces.nodeHttp.push(await streamViaNode());
-      } else {
-        traces.nodeHttp.push(await streamViaNode());
-        traces.gateway.push(await streamViaGateway());
-        traces.direct.push(await streamDirect());
-      }
+      // Alternate the order, so no path always follows the same other.
+      for (const path of i % 2 === 0 ? order : [...order].reverse()) traces[path].push(await paths[path]());
     }
-    const directStats = summarize(traces.direct);
-    const gatewayStats = summarize(traces.gateway);
-    return { direct: directStats, gateway: gatewayStats, nodeHttp: summarize(traces.nodeHttp), addedTtftMs: gatewayStats.ttftP50Ms - directStats.ttftP50Ms };
+    const stats = Object.fromEntries(order.map((path) => [path, summarize(traces[path])])) as Record<Path, StreamStats>;
+    return { ...stats, addedTtftMs: stats.gateway.ttftP50Ms - stats.direct.ttftP50Ms };
   });
 }
 

@@ -8,12 +8,12 @@ import { startBenchSim } from './simulator.ts';
 import { runWrk, type LoadResult } from './wrk.ts';
 
 // Scenario 1: small non-streaming POST /generate requests (max_new_tokens 1–5, simulator without token
-// pacing) against the simulator directly, through the gateway (with an API key and the queue on), through nginx and through Express +
-// http-proxy-middleware, at concurrency 1 and at a high concurrency. Measurements of the targets are
+// pacing) against the simulator directly, through the gateway (with an API key and the queue on), through nginx, through textbook Node
+// proxies (node:http, undici) and through Express + http-proxy-middleware, at concurrency 1 and at a high concurrency. Measurements of the targets are
 // interleaved round by round, and each configuration keeps its best round, so a burst of other work on
 // the machine skews no target alone.
 
-export const TARGETS = ['direct', 'gateway', 'gateway+redis', 'nginx', 'node:http', 'express+hpm'] as const;
+export const TARGETS = ['direct', 'gateway', 'gateway+redis', 'nginx', 'node:http', 'undici', 'express+hpm'] as const;
 export type Target = (typeof TARGETS)[number];
 export const CONCURRENCY = { single: 1, high: 64 } as const;
 
@@ -41,12 +41,14 @@ export function benchThroughput(ctx: BenchContext): Promise<ThroughputResult> {
     const nginx = await startNginx(sim, ctx.workDir, scope);
     const hpm = await startReferenceProxy('express+hpm', sim, scope);
     const nodeProxy = await startReferenceProxy('node:http', sim, scope);
+    const undiciProxy = await startReferenceProxy('undici', sim, scope);
     const urls: Record<Target, string> = {
       direct: `${sim.url}/generate`,
       gateway: `${gateway.url}/bench-fast/gpu0/generate`,
       'gateway+redis': `${sharedGateway.url}/bench-fast/gpu0/generate`,
       nginx: `${nginx.url}/generate`,
       'node:http': `${nodeProxy.url}/generate`,
+      undici: `${undiciProxy.url}/generate`,
       'express+hpm': `${hpm.url}/generate`,
     };
     // The same bytes everywhere: the plain proxies and the simulator ignore the key.
