@@ -4,7 +4,7 @@ import type { DeploymentFailure, ServedDeployment, StateChange, Upstream } from 
 import type { DeploymentSpec } from '../config/types.ts';
 import { CrashLoopDetector } from '../health/crash-loop.ts';
 import { classifyFailure } from '../health/diagnose.ts';
-import { phaseFromLogLine } from '../health/phase.ts';
+import { phaseFromLogLine, SERVING } from '../health/phase.ts';
 import { fetchInfo, probeHealth } from '../health/ready.ts';
 import { log } from '../log.ts';
 import { EngineUnreachable, type ObservedInstance, type RuntimeDriver } from '../runtime/driver.ts';
@@ -396,11 +396,22 @@ export class DeploymentSupervisor extends EventEmitter implements ServedDeployme
     this.move(['pending', 'creating', 'down'], 'loading', `${owned.name} on 127.0.0.1:${upstream.port}`);
     const wake = this.wake.signal;
     let lastProgress = Date.now();
+    // The server's "now serving" log line cuts the current wait short, so readiness is seen at once.
+    let probeNow = new AbortController();
+    let pause = AbortSignal.any([wake, probeNow.signal]);
     const following = new AbortController();
-    void this.followPhases(owned, () => (lastProgress = Date.now()), AbortSignal.any([following.signal, wake]));
+    const progressed = (phase: string | undefined) => {
+      lastProgress = Date.now();
+      if (phase === SERVING) probeNow.abort();
+    };
+    void this.followPhases(owned, progressed, AbortSignal.any([following.signal, wake]));
     let lastLook = Date.now();
     try {
       while (!wake.aborted && !this.stopping() && this.owned === owned) {
+        if (probeNow.signal.aborted) {
+          probeNow = new AbortController();
+          pause = AbortSignal.any([wake, probeNow.signal]);
+        }
         if (await probeHealth(upstream)) return await this.becomeReady(owned);
         // models.yaml's load_timeout: time without progress, so a long download that advances is never cut.
         const loadTimeoutMs = this.currentSpec.loadTimeoutMs;
@@ -415,7 +426,7 @@ export class DeploymentSupervisor extends EventEmitter implements ServedDeployme
             return;
           }
         }
-        await sleep(HEALTH_POLL_MS, undefined, { signal: wake }).catch(() => undefined);
+        await sleep(HEALTH_POLL_MS, undefined, { signal: pause }).catch(() => undefined);
       }
       this.again = true;
     } finally {
@@ -433,13 +444,13 @@ export class DeploymentSupervisor extends EventEmitter implements ServedDeployme
     this.move(['pending', 'loading', 'down'], 'ready', detail);
   }
 
-  /** Reads the loading phase from the server's log; every new line counts as progress. */
-  private async followPhases(owned: Owned, progressed: () => void, signal: AbortSignal): Promise<void> {
+  /** Reads the loading phase from the server's log; every new line counts as progress (with the phase it shows, if any). */
+  private async followPhases(owned: Owned, progressed: (phase: string | undefined) => void, signal: AbortSignal): Promise<void> {
     try {
       for await (const line of this.driver.logLines(owned.id, { follow: true, since: this.serverStartedAt, signal })) {
-        progressed();
         const phase = phaseFromLogLine(line, this.currentSpec.engine);
-        if (phase && phase !== 'connected' && this.currentState === 'loading') this.setPhase(phase);
+        progressed(phase);
+        if (phase && phase !== SERVING && this.currentState === 'loading') this.setPhase(phase);
       }
     } catch (error) {
       if (!signal.aborted) log.debug(`${this.key}: stopped following the log of ${owned.name}: ${messageOf(error)}`);

@@ -28,12 +28,28 @@ export async function waitUntilHealthy(upstream: Upstream, signal: AbortSignal, 
   throw signal.reason ?? new Error('aborted');
 }
 
-/** The server's GET /info, or undefined when it cannot be read. */
-export async function fetchInfo(upstream: Upstream): Promise<Record<string, unknown> | undefined> {
-  try {
-    const res = await fetch(`${upstream.url}/info`, { signal: AbortSignal.timeout(3000) });
-    return res.ok ? ((await res.json()) as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * The server's GET /info, or undefined when it cannot be read. With node:http like probeHealth: it
+ * comes right after a probe, and the first global fetch() of a process costs tens of ms to set up.
+ */
+export function fetchInfo(upstream: Upstream, timeoutMs = 3000): Promise<Record<string, unknown> | undefined> {
+  return new Promise((resolve) => {
+    const req = request({ host: upstream.host, port: upstream.port, path: '/info', method: 'GET', agent: false, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const ok = res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300;
+        try {
+          resolve(ok ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+      res.on('error', () => resolve(undefined));
+      // Cut off mid-body (the timeout, a reset): 'close' without 'end'.
+      res.on('close', () => resolve(undefined));
+    });
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
 }

@@ -15,7 +15,7 @@ import { median, percentile } from './stats.ts';
 
 export const TOKENS_PER_SECOND = 50;
 const TOKENS_PER_STREAM = 20;
-const STREAMS_PER_TARGET = 20;
+const STREAMS_PER_TARGET = 40;
 const WARM_UP_STREAMS = 2000;
 const WARM_UP_CONCURRENCY = 10;
 
