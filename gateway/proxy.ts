@@ -178,6 +178,7 @@ class Relay implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.abandoned) return; // the client has its answer (a 502) or is gone: nothing more is written
     if (this.mode === 'collect') return void this.chunks!.push(chunk);
     if (this.mode === 'translated-events') {
       if (!this.translator!.write(chunk)) this.pauseUntilDrained(controller, this.translator!);
@@ -188,6 +189,7 @@ class Relay implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    if (this.abandoned) return;
     if (this.mode === 'translated-events') return void this.translator!.end(); // the translator's 'end' ends the answer
     if (this.mode === 'collect') return this.sendCollected();
     this.f.res.end();

@@ -106,6 +106,29 @@ describe('gateway errors', () => {
     await eventually(async () => (await simBatchSize(hanging)) === 0, 'the simulator to drop the cancelled request');
   });
 
+  test('a plain answer whose body stalls past request_timeout is cut off, and what the upstream sends later is dropped', async () => {
+    // Status line, headers and the first bytes at once; the rest of the body only after the timeout.
+    const upstream = createNetServer((socket) => {
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n{"generated');
+        setTimeout(() => socket.end('_text":"x"}'), 600);
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const port = (upstream.address() as AddressInfo).port;
+    const d = makeDeployment({ model: 'trickle', upstream: { host: '127.0.0.1', port, url: `http://127.0.0.1:${port}` }, limits: { requestTimeoutMs: 300 } });
+    gw.table.add(d);
+    try {
+      await assert.rejects(send('/trickle/gpu0/generate', { inputs: 'Hi' }), /aborted|socket hang up|ECONNRESET/);
+      await eventually(async () => gw.records.at(-1)?.status === 504, 'the request to be recorded as a 504');
+      await new Promise((resolve) => setTimeout(resolve, 500)); // the upstream's late bytes arrive
+      assert.equal((await send('/hermes/gpu0/generate', { inputs: 'still here' })).status, 200);
+    } finally {
+      gw.table.remove(d);
+      upstream.close();
+    }
+  });
+
   test('a stream with no event for request_timeout ends with an error event in TGI\'s format', async () => {
     const generate = await send('/stuck/gpu0/generate_stream', { inputs: 'Hi', parameters: { max_new_tokens: 3 } });
     assert.equal(generate.status, 200);
