@@ -28,6 +28,12 @@ import type { Logger, Upstream } from './types.ts';
 const NOT_FORWARDED = new Set(['authorization', 'host', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'expect', 'content-length']);
 /** Upstream response headers that belong to the upstream connection only. */
 const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding']);
+/** Upstream headers a re-shaped answer sets anew: its length, and for a translated one its type too. */
+const RESHAPED_BODY: ReadonlySet<string> = new Set(['content-length']);
+const TRANSLATED_BODY: ReadonlySet<string> = new Set(['content-length', 'content-type']);
+
+/** Response headers as undici hands them over: name, value, name, value… */
+type RawHeaders = readonly (Buffer | string)[];
 
 export const CLIENT_CLOSED_REQUEST = 499;
 
@@ -121,7 +127,7 @@ class Relay implements Dispatcher.DispatchHandler {
   private failedStatus?: number;
   private mode: AnswerMode = 'plain';
   private status = 502;
-  private rawHeaders: string[] = [];
+  private rawHeaders: RawHeaders = [];
   private counter?: TokenEventCounter;
   /** translated-events: the upstream's bytes go in, the client's events come out. */
   private translator?: Duplex;
@@ -153,7 +159,7 @@ class Relay implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return; // 1xx: the answer is still to come
     const { res, exchange, translate, rewriteJson } = this.f;
     this.status = statusCode;
-    this.rawHeaders = rawHeaderStrings(controller.rawHeaders);
+    this.rawHeaders = Array.isArray(controller.rawHeaders) ? controller.rawHeaders : [];
     const contentType = headers['content-type'];
     const streaming = typeof contentType === 'string' && contentType.startsWith('text/event-stream');
     exchange.stream = streaming;
@@ -257,7 +263,7 @@ class Relay implements Dispatcher.DispatchHandler {
   /** A translated stream: the upstream's events are re-framed, then counted and written like any stream. */
   private startTranslatedEvents(translate: AnswerTranslation): void {
     const { res, exchange } = this.f;
-    if (!this.writeHead(this.status, clientHeaders(this.rawHeaders, true, 'content-length'))) return;
+    if (!this.writeHead(this.status, clientHeaders(this.rawHeaders, true, RESHAPED_BODY))) return;
     res.flushHeaders();
     this.timer.refresh();
     this.mode = 'translated-events';
@@ -285,7 +291,7 @@ class Relay implements Dispatcher.DispatchHandler {
       const answer = translate.json(this.status, text);
       if (answer.usage?.prompt !== undefined) exchange.promptTokens = answer.usage.prompt;
       if (answer.usage?.generated !== undefined) exchange.generatedTokens = answer.usage.generated;
-      const headers = withoutContentType(clientHeaders(this.rawHeaders, false, 'content-length'));
+      const headers = clientHeaders(this.rawHeaders, false, TRANSLATED_BODY);
       if (this.writeHead(answer.status, [...headers, 'Content-Type', 'application/json', 'Content-Length', String(Buffer.byteLength(answer.body))])) res.end(answer.body);
       return;
     }
@@ -295,7 +301,7 @@ class Relay implements Dispatcher.DispatchHandler {
     } catch {
       body = text; // not the JSON object we expected: pass it on as it came
     }
-    const headers = clientHeaders(this.rawHeaders, false, 'content-length');
+    const headers = clientHeaders(this.rawHeaders, false, RESHAPED_BODY);
     if (this.writeHead(200, [...headers, 'Content-Length', String(Buffer.byteLength(body))])) res.end(body);
   }
 
@@ -343,8 +349,6 @@ function estimatedPromptTokens(characters: string | string[] | undefined): numbe
   return characters !== undefined && Number.isFinite(n) && n > 0 ? Math.ceil(n / 4) : undefined;
 }
 
-
-
 function upstreamHeaders(incoming: IncomingHttpHeaders): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {};
   for (const name in incoming) {
@@ -354,35 +358,23 @@ function upstreamHeaders(incoming: IncomingHttpHeaders): Record<string, string |
   return headers;
 }
 
-function rawHeaderStrings(raw: Dispatcher.DispatchController['rawHeaders']): string[] {
-  if (!Array.isArray(raw)) return [];
-  const headers: string[] = new Array(raw.length);
-  for (let i = 0; i < raw.length; i++) headers[i] = raw[i].toString('latin1');
-  return headers;
-}
-
-/** The upstream's raw headers minus hop-by-hop ones (and `dropped`); streams also get X-Accel-Buffering: no. */
-function clientHeaders(raw: string[], streaming: boolean, dropped?: string): string[] {
+/**
+ * The upstream's raw headers (as undici read them) minus hop-by-hop ones and `dropped` (lower case);
+ * streams also get X-Accel-Buffering: no.
+ */
+function clientHeaders(raw: RawHeaders, streaming: boolean, dropped?: ReadonlySet<string>): string[] {
   const headers: string[] = [];
   let accelBuffering = false;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i];
-    if (dropped !== undefined && name.length === dropped.length && name.toLowerCase() === dropped) continue;
-    // Only names of these lengths can be hop-by-hop or X-Accel-Buffering: most headers skip toLowerCase.
-    if (name.length === 10 || name.length === 17) {
+    const name = raw[i].toString('latin1');
+    // Only names of these lengths can be hop-by-hop, X-Accel-Buffering or dropped: most headers skip toLowerCase.
+    if (name.length === 10 || name.length === 17 || (dropped && (name.length === 12 || name.length === 14))) {
       const lower = name.toLowerCase();
-      if (HOP_BY_HOP_RESPONSE.has(lower)) continue;
+      if (HOP_BY_HOP_RESPONSE.has(lower) || dropped?.has(lower)) continue;
       if (lower === 'x-accel-buffering') accelBuffering = true;
     }
-    headers.push(name, raw[i + 1]);
+    headers.push(name, raw[i + 1].toString('latin1'));
   }
   if (streaming && !accelBuffering) headers.push('X-Accel-Buffering', 'no');
-  return headers;
-}
-
-/** Raw headers without Content-Type (a translated answer sets its own). */
-function withoutContentType(raw: string[]): string[] {
-  const headers: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) if (raw[i].toLowerCase() !== 'content-type') headers.push(raw[i], raw[i + 1]);
   return headers;
 }

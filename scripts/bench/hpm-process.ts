@@ -4,7 +4,7 @@ import { createProxyMiddleware } from 'http-proxy-middleware';
 
 // Child process (forked by reference-proxy.ts): the textbook Express + http-proxy-middleware reverse proxy, and
 // nothing else — no auth, no metrics, no rate limiting — so it is the most favourable case for hpm.
-// The gateway's hot path uses node:http with a keep-alive agent instead; this is the number behind that.
+// The gateway's hot path uses its own relay on undici instead; this is the number behind that.
 
 const target = process.env.BENCH_PROXY_TARGET;
 const port = Number(process.env.BENCH_PROXY_PORT);
