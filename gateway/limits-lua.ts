@@ -87,10 +87,26 @@ if depBurst >= 0 then
 end
 return {0, others, remaining}`;
 
-/** Adds a finished request's tokens to the key's count for the current second. KEYS: 1 the counts; ARGV: 1 tokens. */
-export const RECORD_TOKENS_LUA = `local t = redis.call('TIME')
-redis.call('HINCRBY', KEYS[1], t[1], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], 61000)
+/**
+ * What this gateway's requests of one key changed since the last call: its requests in flight, filed
+ * under its id, and the tokens of requests that ended, added to the current second. KEYS: 1 the key's
+ * in-flight counts per gateway, 2 the key's token counts per second. ARGV: 1 this gateway's id, 2 its
+ * requests in flight (-1: unchanged, 0: deleted), 3 how long the in-flight counts are kept (ms),
+ * 4 tokens to add.
+ */
+export const SETTLE_LUA = `local count = tonumber(ARGV[2])
+if count > 0 then
+  redis.call('HSET', KEYS[1], ARGV[1], count)
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+elseif count == 0 then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+local tokens = tonumber(ARGV[4])
+if tokens > 0 then
+  local t = redis.call('TIME')
+  redis.call('HINCRBY', KEYS[2], t[1], tokens)
+  redis.call('PEXPIRE', KEYS[2], 61000)
+end
 return 0`;
 
 /**

@@ -53,6 +53,7 @@ describe('limits shared through Redis', { skip }, () => {
     tpm: { tokensPerMinute: 10 },
     conc: { maxConcurrent: 1 },
     after: { requestsPerSecond: 0.01, burst: 2 },
+    many: { maxConcurrent: 50, tokensPerMinute: 1_000_000 },
   };
 
   const startShared = async (settings: GatewaySettings, deployments: DeploymentFixture[]): Promise<SharedGateway> => {
@@ -142,6 +143,23 @@ describe('limits shared through Redis', { skip }, () => {
     controller.abort();
     await reader.cancel().catch(() => {});
     await waitFor('gateway B to admit the key again once A has finished', async () => (await probe(b, keys.conc)).status === 400, 10_000);
+  });
+
+  test('requests of one key that begin and end together leave Redis the right in-flight count and every token they used', async () => {
+    const raw = new Redis(redis.url);
+    try {
+      const sum = async (hash: string) => (await raw.hvals(hash)).reduce((n, v) => n + Number(v), 0);
+      const requests = Array.from({ length: 20 }, () => generate(a, keys.many, 'slow', { inputs: 'Hi there', parameters: { max_new_tokens: 4 } }));
+      await waitFor("A's 20 requests in flight to be filed in Redis", async () => (await sum('tgi-gateway:inflight:many')) === 20, 10_000);
+      const answers = await Promise.all(requests);
+      for (const answer of answers) assert.equal(answer.status, 200, answer.text);
+      const used = answers.reduce((n, r) => n + Number(r.headers['x-prompt-tokens']) + Number(r.headers['x-generated-tokens']), 0);
+      assert.ok(used >= 20 * 4, `the answers report ${used} tokens`);
+      await waitFor('A to file that none is in flight any more', async () => (await raw.exists('tgi-gateway:inflight:many')) === 0, 5_000);
+      await waitFor('the tokens of all 20 to be counted in Redis', async () => (await sum('tgi-gateway:tpm:many')) === used, 5_000);
+    } finally {
+      raw.disconnect();
+    }
   });
 
   test('the in-flight counts of a gateway that stopped beating are ignored', async () => {
