@@ -27,6 +27,10 @@ const TAKE = `local function take(key, rate, burst)
   return true, 0, math.floor(tokens)
 end`;
 
+/** ADMIT_LUA's answer codes. */
+export const AdmitCode = { Admitted: 0, Budget: 1, KeyConcurrency: 2, KeyRate: 3, Rate: 4 } as const;
+export type AdmitCode = (typeof AdmitCode)[keyof typeof AdmitCode];
+
 /**
  * One request's admission, one round trip. KEYS: 1 the key's token counts per second, 2 the key's
  * in-flight counts per gateway, 3 the key's bucket, 4 the client's bucket for the deployment, 5 the

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { ADMIT_LUA, HEARTBEAT_LUA, LIVE_LOCKOUTS_LUA, RECORD_FAILURE_LUA, SETTLE_LUA } from './limits-lua.ts';
+import { ADMIT_LUA, HEARTBEAT_LUA, LIVE_LOCKOUTS_LUA, RECORD_FAILURE_LUA, SETTLE_LUA, type AdmitCode } from './limits-lua.ts';
 import type { GatewaySettings, Logger } from './types.ts';
 
 // The gateway's limits kept in one Redis, so every gateway of a fleet (`up`'s and its replicas, `npm
@@ -40,9 +40,6 @@ export interface DeploymentAdmission {
   requestsPerSecond: number;
   burst: number;
 }
-
-export const AdmitCode = { Admitted: 0, Budget: 1, KeyConcurrency: 2, KeyRate: 3, Rate: 4 } as const;
-export type AdmitCode = (typeof AdmitCode)[keyof typeof AdmitCode];
 
 /** See ADMIT_LUA: `a` and `b` depend on the code. */
 export interface AdmitAnswer {

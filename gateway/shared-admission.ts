@@ -1,6 +1,7 @@
 import type { Admission, AdmissionRefused } from './admission.ts';
 import { budgetRefusal, concurrencyRefusal, keyBurst, keyRateRefusal, type KeyLimits, type KeyRefused } from './key-limits.ts';
-import { AdmitCode, type KeyAdmission, type RedisLimits } from './redis-limits.ts';
+import { AdmitCode } from './limits-lua.ts';
+import type { KeyAdmission, RedisLimits } from './redis-limits.ts';
 import type { Caller, ServedDeployment } from './types.ts';
 
 // With shared limits, one Redis round trip does what KeyLimits.check() and Admission.checkRate() do in

@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import { log } from '../../log.ts';
 
 /** One line of the Engine API's pull progress stream. */
@@ -70,7 +71,9 @@ export function reportPull(image: string): PullReporter {
   let bar: cliProgress.SingleBar | undefined;
   let timer: NodeJS.Timeout | undefined;
   if (process.stderr.isTTY) {
-    bars ??= new cliProgress.MultiBar({ format: 'pulling {image} [{bar}] {bytes}', hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+    // Loaded only here: a pull on a terminal is the one thing that draws bars.
+    const { MultiBar, Presets } = createRequire(import.meta.url)('cli-progress') as typeof cliProgress;
+    bars ??= new MultiBar({ format: 'pulling {image} [{bar}] {bytes}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
     bar = bars.create(1, 0, { image, bytes: '' });
     activeBars++;
   } else {
