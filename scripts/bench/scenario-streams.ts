@@ -2,7 +2,7 @@ import type { Upstream } from '../../gateway/types.ts';
 import { withCleanup } from './cleanup.ts';
 import type { BenchContext } from './context.ts';
 import { startGateway } from './gateway.ts';
-import { openStream, type StreamTrace } from './raw-stream.ts';
+import { KeptAliveConnection, openStream, type StreamTrace } from './raw-stream.ts';
 import { BENCH_KEY } from './scenario-throughput.ts';
 import { startReferenceProxy } from './reference-proxy.ts';
 import { startBenchSim } from './simulator.ts';
@@ -11,7 +11,9 @@ import { median, percentile } from './stats.ts';
 
 // Scenario 2: streams from a simulator pacing tokens at a known rate, read directly, through the
 // gateway, through nginx and through textbook Node proxies (node:http, undici) by a raw-socket client
-// that timestamps every read. The paths take turns, one stream at a time, so all see the same machine. The gateway is warmed up first on an unpaced simulator.
+// that timestamps every read, each on a new connection; and direct and through the gateway on one
+// kept-alive connection each, as the SDKs call. The paths take turns, one stream at a time, so all see
+// the same machine. The gateway is warmed up first on an unpaced simulator.
 
 export const TOKENS_PER_SECOND = 50;
 const TOKENS_PER_STREAM = 20;
@@ -39,6 +41,9 @@ export interface StreamsResult {
   /** The textbook proxies (reference-proxy.ts): on node:http's client, on undici's. */
   nodeHttp: StreamStats;
   undici: StreamStats;
+  /** The same streams on one kept-alive connection per path. */
+  directKeptAlive: StreamStats;
+  gatewayKeptAlive: StreamStats;
   addedTtftMs: number;
 }
 
@@ -60,12 +65,16 @@ export function benchStreams(ctx: BenchContext): Promise<StreamsResult> {
     const body = JSON.stringify({ inputs: 'Tell me a story about a lighthouse.', parameters: { max_new_tokens: TOKENS_PER_STREAM } });
     const auth = { Authorization: `Bearer ${gateway.keys[BENCH_KEY.name]}` };
     const [nginx, nodeHttp, undici] = [await startNginx(sim, ctx.workDir, scope), await startReferenceProxy('node:http', sim, scope), await startReferenceProxy('undici', sim, scope)];
+    const keptAlive = { direct: new KeptAliveConnection(sim), gateway: new KeptAliveConnection(gateway) };
+    scope.add('kept-alive connections', () => Object.values(keptAlive).forEach((c) => c.close()));
     const paths: Record<Path, () => Promise<StreamTrace>> = {
       direct: () => stream(sim, '/generate_stream', body, auth),
       gateway: () => stream(gateway, '/bench-stream/gpu0/generate_stream', body, auth),
       nginx: () => stream(nginx, '/generate_stream', body, auth),
       nodeHttp: () => stream(nodeHttp, '/generate_stream', body, auth),
       undici: () => stream(undici, '/generate_stream', body, auth),
+      directKeptAlive: () => checked(sim, '/generate_stream', keptAlive.direct.stream('/generate_stream', body, auth)),
+      gatewayKeptAlive: () => checked(gateway, '/bench-stream/gpu0/generate_stream', keptAlive.gateway.stream('/bench-stream/gpu0/generate_stream', body, auth)),
     };
     const order = Object.keys(paths) as Path[];
 
@@ -87,8 +96,13 @@ export function benchStreams(ctx: BenchContext): Promise<StreamsResult> {
   });
 }
 
-async function stream(target: Upstream, path: string, body: string, headers: Record<string, string>): Promise<StreamTrace> {
-  const trace = openStream(target, path, body, headers);
+function stream(target: Upstream, path: string, body: string, headers: Record<string, string>): Promise<StreamTrace> {
+  return checked(target, path, openStream(target, path, body, headers));
+}
+
+/** Waits for the stream's end (closing it after 30 s) and checks it is whole. */
+async function checked(target: Upstream, path: string, started: StreamTrace | Promise<StreamTrace>): Promise<StreamTrace> {
+  const trace = await started;
   const timeout = setTimeout(() => trace.close(), 30_000);
   await trace.ended;
   clearTimeout(timeout);
