@@ -6,8 +6,9 @@ import type { GatewaySettings, Logger } from './types.ts';
 // The gateway's limits kept in one Redis, so every gateway of a fleet (`up`'s and its replicas, `npm
 // run gateway`) enforces one budget: one EVALSHA per request for the admission checks (limits-lua.ts),
 // fire-and-forget writes of what requests changed (in flight, tokens used), gathered per key over one
-// turn of the event loop, a heartbeat per gateway, and lockouts published to every gateway. Redis is never waited for long: no offline queue, a short command timeout; while it does not
-// answer, `up` is false and the gateway falls back to its own in-memory limits (shared-limits.ts).
+// turn of the event loop, a heartbeat per gateway, and lockouts published to every gateway. Redis is
+// never waited for long: no offline queue, a short command timeout; while it does not answer, `up` is
+// false and the gateway falls back to its own in-memory limits (shared-limits.ts).
 //
 // Keys carry a fixed prefix; two fleets sharing one Redis use different db numbers in the URL. Pub/sub
 // ignores db numbers, so the lockout channel names the db.

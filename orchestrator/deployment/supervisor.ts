@@ -398,7 +398,6 @@ export class DeploymentSupervisor extends EventEmitter implements ServedDeployme
     let lastProgress = Date.now();
     // The server's "now serving" log line cuts the current wait short, so readiness is seen at once.
     let probeNow = new AbortController();
-    let pause = AbortSignal.any([wake, probeNow.signal]);
     const following = new AbortController();
     const progressed = (phase: string | undefined) => {
       lastProgress = Date.now();
@@ -408,10 +407,7 @@ export class DeploymentSupervisor extends EventEmitter implements ServedDeployme
     let lastLook = Date.now();
     try {
       while (!wake.aborted && !this.stopping() && this.owned === owned) {
-        if (probeNow.signal.aborted) {
-          probeNow = new AbortController();
-          pause = AbortSignal.any([wake, probeNow.signal]);
-        }
+        if (probeNow.signal.aborted) probeNow = new AbortController();
         if (await probeHealth(upstream)) return await this.becomeReady(owned);
         // models.yaml's load_timeout: time without progress, so a long download that advances is never cut.
         const loadTimeoutMs = this.currentSpec.loadTimeoutMs;
@@ -426,7 +422,7 @@ export class DeploymentSupervisor extends EventEmitter implements ServedDeployme
             return;
           }
         }
-        await sleep(HEALTH_POLL_MS, undefined, { signal: pause }).catch(() => undefined);
+        await sleep(HEALTH_POLL_MS, undefined, { signal: AbortSignal.any([wake, probeNow.signal]) }).catch(() => undefined);
       }
       this.again = true;
     } finally {
