@@ -5,6 +5,7 @@ import { addressGroup, AuthLockout } from './auth-lockout.ts';
 import { clientAddress } from './client-address.ts';
 import { GatewayError, sendError } from './errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { secretDigest } from './secret-digest.ts';
 import type { GatewayNotice, GatewayOptions } from './types.ts';
 
 // Bearer-token auth. The token is checked by TokenVerifier.verify (constant time) and never logged or
@@ -59,8 +60,9 @@ export class Authenticator {
     if (token === undefined) {
       return new GatewayError(401, `missing bearer token: send the header "Authorization: Bearer <token>" (${this.options.tokens.hint})`, { 'www-authenticate': 'Bearer' });
     }
-    if (this.options.tokens.verify(token)) return undefined;
-    const key = this.options.keys?.identify(token);
+    const presented = secretDigest(token);
+    if (this.options.tokens.verify(presented)) return undefined;
+    const key = this.options.keys?.identify(presented);
     if (key && 'caller' in key) {
       setCaller(req, key.caller);
       return undefined;

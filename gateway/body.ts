@@ -44,31 +44,57 @@ export function hasBody(req: IncomingMessage): boolean {
 export function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Buffer> {
   const tooLarge = bodyTooLarge(req, maxBytes);
   if (tooLarge) return Promise.reject(tooLarge);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const fail = (error: GatewayError) => {
-      clearTimeout(timer);
-      req.off('data', onData);
-      reject(error);
-    };
-    const timer = setTimeout(() => fail(uploadTimeoutError(timeoutMs)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= maxBytes) return void chunks.push(chunk);
-      req.pause();
-      fail(tooLargeError(maxBytes));
-    };
-    req.on('data', onData);
-    req.once('end', () => {
-      clearTimeout(timer);
-      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
-    });
-    req.once('error', () => fail(new GatewayError(400, 'the request body could not be read: the connection failed')));
+  return new Promise((resolve, reject) => new BodyReader(req, maxBytes, timeoutMs, resolve, reject));
+}
+
+/**
+ * One body being read. A class with its listeners inline rather than named closures: tsx names every
+ * named closure it creates, per request (as proxy.ts's Relay explains). Once settled it ignores the rest.
+ */
+class BodyReader {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private settled = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly maxBytes: number,
+    timeoutMs: number,
+    private readonly resolve: (body: Buffer) => void,
+    private readonly reject: (error: GatewayError) => void,
+  ) {
+    this.timer = setTimeout(() => this.fail(uploadTimeoutError(timeoutMs)), timeoutMs);
+    req.on('data', (chunk: Buffer) => this.take(chunk));
+    req.once('end', () => this.end());
+    req.once('error', () => this.fail(new GatewayError(400, 'the request body could not be read: the connection failed')));
     req.once('close', () => {
-      if (!req.complete) fail(new GatewayError(400, 'the client closed the connection before sending its whole body'));
+      if (!req.complete) this.fail(new GatewayError(400, 'the client closed the connection before sending its whole body'));
     });
-  });
+  }
+
+  private take(chunk: Buffer): void {
+    if (this.settled) return;
+    this.size += chunk.length;
+    if (this.size <= this.maxBytes) return void this.chunks.push(chunk);
+    this.req.pause();
+    this.fail(tooLargeError(this.maxBytes));
+  }
+
+  private end(): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.resolve(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.size));
+  }
+
+  private fail(error: GatewayError): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.chunks.length = 0;
+    this.reject(error);
+  }
 }
 
 /** The body as a JSON object; GatewayErrors for a body too large (413), too slow (408) or not a JSON object (400). */

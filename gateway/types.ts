@@ -145,7 +145,8 @@ export interface DeploymentDirectory extends Pick<EventEmitter, 'on' | 'off' | '
 
 /** Checks bearer tokens (constant time); `hint` tells an operator how to print the valid one. */
 export interface TokenVerifier {
-  verify(token: string): boolean;
+  /** `presented`: the presented token's secretDigest. */
+  verify(presented: Buffer): boolean;
   /** e.g. "`npm run token -- --state-dir /srv/fleet` prints it" — for 401 messages and the banner. */
   readonly hint: string;
 }
@@ -176,7 +177,8 @@ export type KeyMatch = { caller: Caller } | { refused: 'expired' | 'revoked' | '
 
 /** Checks named API keys (stored hashed, compared in constant time); re-read when the keys file changes. */
 export interface KeyVerifier {
-  identify(token: string): KeyMatch | undefined;
+  /** `presented`: the presented key's secretDigest. */
+  identify(presented: Buffer): KeyMatch | undefined;
 }
 
 /** A GPU as nvidia-smi reports it. */

@@ -1,7 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { customAlphabet } from 'nanoid';
+import { secretDigest } from '../gateway/secret-digest.ts';
 import type { Caller, KeyLimits, KeyMatch, KeyVerifier } from '../gateway/types.ts';
 
 // Named API keys besides the operator's token, in <stateDir>/keys.json (mode 0600). Only the sha256
@@ -35,8 +36,6 @@ interface KeysFile {
   keys: StoredKey[];
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
 export function keysPath(stateDir: string): string {
   return join(stateDir, 'keys.json');
 }
@@ -66,7 +65,7 @@ export async function writeKeys(stateDir: string, keys: StoredKey[]): Promise<vo
 /** A new key and the hash to store for it. */
 export function newKey(): { key: string; hash: string } {
   const key = KEY_PREFIX + newSecret();
-  return { key, hash: digest(key).toString('hex') };
+  return { key, hash: secretDigest(key).toString('hex') };
 }
 
 interface LoadedKey {
@@ -105,8 +104,7 @@ export class KeyStore implements KeyVerifier {
     }));
   }
 
-  identify(token: string): KeyMatch | undefined {
-    const presented = digest(token);
+  identify(presented: Buffer): KeyMatch | undefined {
     const now = Date.now();
     let match: KeyMatch | undefined;
     // Every stored hash is compared, so timing says nothing about which key (if any) matched.

@@ -1,7 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { nanoid } from 'nanoid';
+import { secretDigest } from '../gateway/secret-digest.ts';
 import { StartRefused } from './ownership.ts';
 
 // The gateway's bearer token. nanoid(32) carries 190 bits. Stored in <stateDir>/token.json, mode 0600,
@@ -38,8 +39,6 @@ interface TokenFile {
   previous?: { token: string; validUntil: number };
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
 /**
  * How an operator prints the token of this state dir, e.g. "`npm run token -- --state-dir /srv/fleet`
  * prints it"; --state-dir is left out where a plain `npm run token` reads the same dir.
@@ -64,8 +63,8 @@ export class TokenStore {
     stateDir: string,
   ) {
     this.hint = tokenHint(stateDir);
-    this.current = digest(file.token);
-    if (file.previous) this.previous = { digest: digest(file.previous.token), validUntil: file.previous.validUntil };
+    this.current = secretDigest(file.token);
+    if (file.previous) this.previous = { digest: secretDigest(file.previous.token), validUntil: file.previous.validUntil };
   }
 
   get token(): string {
@@ -73,8 +72,7 @@ export class TokenStore {
   }
 
   /** Constant-time check of a presented token against the current one and, in its grace period, the previous one. */
-  verify(candidate: string): boolean {
-    const presented = digest(candidate);
+  verify(presented: Buffer): boolean {
     // Both comparisons always run, so timing says nothing about which one matched.
     const matchesCurrent = timingSafeEqual(presented, this.current);
     const matchesPrevious = this.previous ? timingSafeEqual(presented, this.previous.digest) && Date.now() < this.previous.validUntil : false;
@@ -121,8 +119,8 @@ export class TokenStore {
     const file = await readTokenFile(stateDir);
     if (!file) return;
     this.file = file;
-    this.current = digest(file.token);
-    this.previous = file.previous ? { digest: digest(file.previous.token), validUntil: file.previous.validUntil } : undefined;
+    this.current = secretDigest(file.token);
+    this.previous = file.previous ? { digest: secretDigest(file.previous.token), validUntil: file.previous.validUntil } : undefined;
   }
 }
 
@@ -147,10 +145,10 @@ function refuseWeak(given: string, stateDir: string): void {
 
 /** A given token must be the stored one: replacing it would lock out the clients that use it. */
 function refuseOther(given: string, file: TokenFile, stateDir: string): void {
-  const presented = digest(given);
-  if (timingSafeEqual(presented, digest(file.token))) return;
+  const presented = secretDigest(given);
+  if (timingSafeEqual(presented, secretDigest(file.token))) return;
   const path = TokenStore.path(resolve(stateDir));
-  if (file.previous && timingSafeEqual(presented, digest(file.previous.token))) {
+  if (file.previous && timingSafeEqual(presented, secretDigest(file.previous.token))) {
     const until = new Date(file.previous.validUntil).toISOString();
     const grace = file.previous.validUntil > Date.now() ? `it keeps working until ${until}` : `its grace period ended at ${until}`;
     throw new StartRefused(`VALID_TOKEN is the token rotated out of ${path} (${grace}); export the current one: \`export $(${tokenCommand(stateDir, { silent: true })})\`. Nothing was started or changed.`);
