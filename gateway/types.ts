@@ -52,6 +52,8 @@ export interface GatewaySettings {
   trustedProxies: readonly string[];
   /** Open connections one client address may hold; more are closed at once (0: no cap; trusted proxies are exempt). */
   maxConnectionsPerClient: number;
+  /** gateway.keys_file, absolute: where the API keys are kept instead of <state dir>/keys.json (read by the orchestrator, not the gateway). */
+  keysFile?: string;
 }
 
 /** The parts of a deployment's configuration the gateway routes and limits by. */

@@ -1,13 +1,47 @@
-import { watch, type FSWatcher } from 'node:fs';
-import { basename } from 'node:path';
+import { mkdirSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import type { KeyStore } from './keys.ts';
-import { keysPath } from './keys.ts';
 import { TokenStore } from './token.ts';
 
-/** Re-reads the token and the API keys when `npm run token -- --rotate` or `npm run keys` changes them (they are replaced by a rename: the folder is watched). */
-export function watchCredentials(stateDir: string, tokens: TokenStore, keys: KeyStore, onError: (message: string) => void): FSWatcher {
-  return watch(stateDir, (_event, name) => {
-    if (name === basename(TokenStore.path(stateDir))) void tokens.reload(stateDir);
-    if (name === basename(keysPath(stateDir))) void keys.reload(onError);
-  });
+/**
+ * Re-reads the token and the API keys when `npm run token -- --rotate` or `npm run keys` changes them.
+ * They are replaced by a rename, so their folders are watched: the state dir, and the keys file's
+ * folder when gateway.keys_file puts it elsewhere (created, mode 0700, if it is not there yet).
+ */
+export class CredentialsWatch {
+  private watchers: FSWatcher[] = [];
+
+  constructor(
+    private readonly stateDir: string,
+    private readonly tokens: TokenStore,
+    private readonly keys: KeyStore,
+  ) {
+    this.arm();
+  }
+
+  /** Serves and follows another keys file (gateway.keys_file changed); false when it is the one in use. */
+  async useKeysFile(file: string): Promise<boolean> {
+    if (!(await this.keys.useFile(file))) return false;
+    this.close();
+    this.arm();
+    return true;
+  }
+
+  close(): void {
+    for (const w of this.watchers.splice(0)) w.close();
+  }
+
+  private arm(): void {
+    const tokenFile = TokenStore.path(this.stateDir);
+    const keysFile = this.keys.file;
+    mkdirSync(dirname(keysFile), { recursive: true, mode: 0o700 });
+    for (const folder of new Set([dirname(tokenFile), dirname(keysFile)])) {
+      this.watchers.push(
+        watch(folder, (_event, name) => {
+          if (folder === dirname(tokenFile) && name === basename(tokenFile)) void this.tokens.reload(this.stateDir);
+          if (folder === dirname(keysFile) && name === basename(keysFile)) void this.keys.reload();
+        }),
+      );
+    }
+  }
 }

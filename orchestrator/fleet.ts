@@ -13,8 +13,8 @@ import { RestartRecords } from './deployment/restart-records.ts';
 import { DeploymentTable } from './deployment/table.ts';
 import { GpuPoller } from './gpus.ts';
 import { KeyUsageRecorder } from './key-usage.ts';
-import { watchCredentials } from './credentials-watch.ts';
-import { KeyStore } from './keys.ts';
+import { CredentialsWatch } from './credentials-watch.ts';
+import { KeyStore, keysFileOf } from './keys.ts';
 import { log } from './log.ts';
 import { Ownership, portInUse } from './ownership.ts';
 import { Reconciler } from './reconcile/reconciler.ts';
@@ -53,6 +53,7 @@ export class Fleet {
   private watchers: FSWatcher[] = [];
   private gpuPoller?: GpuPoller;
   private keys!: KeyStore;
+  private credentials?: CredentialsWatch;
   private usage?: KeyUsageRecorder;
   /** What gateway replicas (`npm run gateway`) follow: <stateDir>/served.json. */
   private servedView?: ServedViewPublisher;
@@ -98,7 +99,7 @@ export class Fleet {
       const tokens = await TokenStore.open(options.stateDir, options.token);
       const fleet = new Fleet({ ...options, configFile, fleet: name }, loaded.config, tokens, loaded.gpus);
       fleet.ownership = ownership;
-      fleet.keys = await KeyStore.open(options.stateDir, (message) => log.error(message));
+      fleet.keys = await KeyStore.open(keysFileOf(loaded.config.gateway, options.stateDir), (message) => log.error(message));
       fleet.configDigest = await digestFile(configFile);
 
       await fleet.prepareRuntimes(loaded.config);
@@ -164,6 +165,7 @@ export class Fleet {
     await this.prepareRuntimes(loaded.config);
     this.config = loaded.config;
     if (loaded.gpus.length) this.gpuInventory = loaded.gpus;
+    if (await this.credentials?.useKeysFile(keysFileOf(this.settings, this.options.stateDir))) log.info(`reload (${reason}): API keys are now those of ${this.keys.file}`);
     const actions = await this.reconciler.setDesired(loaded.config.deployments, { reload: true });
     this.servedView?.schedule(); // settings may have changed without any deployment changing
     const settled = this.reconciler.settled();
@@ -177,6 +179,7 @@ export class Fleet {
   async shutdown(): Promise<void> {
     clearTimeout(this.reloadTimer);
     for (const w of this.watchers) w.close();
+    this.credentials?.close();
     this.gpuPoller?.stop();
     await this.gateway.close(this.config.gateway.drainTimeoutMs);
     await this.usage?.stop();
@@ -219,8 +222,8 @@ export class Fleet {
       watch(dirname(file), (_event, name) => {
         if (name === basename(file)) this.scheduleReload();
       }),
-      watchCredentials(this.options.stateDir, this.tokens, this.keys, (message) => log.error(message)),
     );
+    this.credentials = new CredentialsWatch(this.options.stateDir, this.tokens, this.keys);
   }
 
   private scheduleReload(): void {

@@ -91,6 +91,8 @@ export class FollowedTable {
   private lastText = '';
   private upGone = false;
   private unreadable = false;
+  /** Told the settings of each new view `up` publishes (a replica follows gateway.keys_file with it). */
+  onSettings?: (settings: GatewaySettings) => void | Promise<void>;
   /** One read at a time (the watcher and the poll both ask), so an older view never lands after a newer one. */
   private refreshing: Promise<void> = Promise.resolve();
 
@@ -171,6 +173,7 @@ export class FollowedTable {
     }
     this.view = view;
     this.apply(view, text);
+    await this.onSettings?.(view.settings);
   }
 
   private apply(view: ServedView, text: string): void {

@@ -1,14 +1,15 @@
 import { timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { customAlphabet } from 'nanoid';
 import { secretDigest } from '../gateway/secret-digest.ts';
 import type { Caller, KeyLimits, KeyMatch, KeyVerifier } from '../gateway/types.ts';
 
-// Named API keys besides the operator's token, in <stateDir>/keys.json (mode 0600). Only the sha256
-// of a key is stored; the plain key is printed once by `keys add`/`rotate` and never written. The
-// running gateway re-reads the file when it changes (Fleet.watch), so adding, revoking and rotating
-// need no restart. A rotated key's previous hash keeps working until its grace period ends.
+// Named API keys besides the operator's token, in <stateDir>/keys.json or the file gateway.keys_file
+// names (mode 0600). Only the sha256 of a key is stored; the plain key is printed once by `keys
+// add`/`rotate` and never written. The running gateways re-read the file when it changes
+// (credentials-watch.ts), so adding, revoking and rotating need no restart. A rotated key's previous
+// hash keeps working until its grace period ends.
 
 /** Recognisable in logs and secret scanners: "tgf_" + 32 characters of 62 (190 bits). */
 export const KEY_PREFIX = 'tgf_';
@@ -36,30 +37,42 @@ interface KeysFile {
   keys: StoredKey[];
 }
 
+/** Where the keys are kept when gateway.keys_file names no other file. */
 export function keysPath(stateDir: string): string {
   return join(stateDir, 'keys.json');
 }
 
-export async function readKeys(stateDir: string): Promise<StoredKey[]> {
+/** The keys file of a fleet: gateway.keys_file when set, else <stateDir>/keys.json. */
+export function keysFileOf(settings: { keysFile?: string }, stateDir: string): string {
+  return settings.keysFile ?? keysPath(stateDir);
+}
+
+export async function readKeys(file: string): Promise<StoredKey[]> {
   let text: string;
   try {
-    text = await readFile(keysPath(stateDir), 'utf8');
+    text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
   const parsed = JSON.parse(text) as KeysFile;
-  if (!Array.isArray(parsed.keys)) throw new Error(`${keysPath(stateDir)} has no "keys" list; fix or remove the file (its keys then stop working)`);
+  if (!Array.isArray(parsed.keys)) throw new Error(`${file} has no "keys" list; fix or remove the file (its keys then stop working)`);
   return parsed.keys;
 }
 
-export async function writeKeys(stateDir: string, keys: StoredKey[]): Promise<void> {
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const path = keysPath(stateDir);
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify({ keys } satisfies KeysFile, null, 2) + '\n', { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, path);
+/** Replaces the file (a temp file renamed over it, mode 0600), creating its folder (mode 0700) if need be. */
+export async function writeKeys(file: string, keys: StoredKey[]): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    await writeFile(tmp, JSON.stringify({ keys } satisfies KeysFile, null, 2) + '\n', { mode: 0o600 });
+    await chmod(tmp, 0o600);
+    await rename(tmp, file);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    const why = code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'run `npm run keys` as a user who may write it and its folder' : 'check the path (gateway.keys_file in models.yaml, or --state-dir)';
+    throw new Error(`cannot write the keys file ${file} (${message}); nothing was changed: ${why}`);
+  }
 }
 
 /** A new key and the hash to store for it. */
@@ -75,27 +88,46 @@ interface LoadedKey {
   previous?: Buffer;
 }
 
-/** The gateway's view of keys.json: checks presented keys against every stored hash in constant time. */
+/** The gateway's view of the keys file: checks presented keys against every stored hash in constant time. */
 export class KeyStore implements KeyVerifier {
   private keys: LoadedKey[] = [];
 
-  private constructor(private readonly stateDir: string) {}
+  private constructor(
+    private path: string,
+    private readonly onError: (message: string) => void,
+  ) {}
 
-  static async open(stateDir: string, onError?: (message: string) => void): Promise<KeyStore> {
-    const store = new KeyStore(stateDir);
-    await store.reload(onError);
+  /** `onError` hears why the file could not be read (the keys loaded before then stay in force). */
+  static async open(file: string, onError: (message: string) => void = () => {}): Promise<KeyStore> {
+    const store = new KeyStore(file, onError);
+    await store.reload();
     return store;
   }
 
-  /** Re-reads keys.json; an unreadable file keeps the keys loaded before (and says why). */
-  async reload(onError: (message: string) => void = () => {}): Promise<void> {
+  get file(): string {
+    return this.path;
+  }
+
+  /** Serves the keys of another file from now on (gateway.keys_file changed); false when it is this one. */
+  async useFile(file: string): Promise<boolean> {
+    if (file === this.path) return false;
+    this.path = file;
+    this.keys = [];
+    await this.reload();
+    return true;
+  }
+
+  /** Re-reads the file; an unreadable file keeps the keys loaded before (and says why). */
+  async reload(): Promise<void> {
+    const file = this.path;
     let stored: StoredKey[];
     try {
-      stored = await readKeys(this.stateDir);
+      stored = await readKeys(file);
     } catch (error) {
-      onError(`${keysPath(this.stateDir)} could not be read (${(error as Error).message}); the keys loaded before stay in force`);
+      this.onError(`${file} could not be read (${(error as Error).message}); the keys loaded before stay in force`);
       return;
     }
+    if (file !== this.path) return; // switched to another file meanwhile
     this.keys = stored.map((k) => ({
       stored: k,
       caller: { name: k.name, operator: false, models: k.models, limits: k.limits ?? {} },

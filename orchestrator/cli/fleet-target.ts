@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { DEFAULT_FLEET } from '../config/expand.ts';
-import { expandVariables } from '../config/interpolate.ts';
 import { checkFleetName } from '../config/validate.ts';
 import { fleetLockFile, isAlive, liveHolder, stateDirLockFile, type LockHolder } from '../ownership.ts';
+import { peekGatewayText } from './config-peek.ts';
 import { DEFAULT_CONFIG, stateDirOf } from './options.ts';
 
 // Which fleet `down`, `status` and `logs` act on, resolved as `up` resolves it (--fleet, else
@@ -59,20 +58,13 @@ export function describeTarget(target: FleetTarget): string {
 
 /** gateway.fleet of the file, when the file exists, parses and names a valid fleet. */
 async function fleetOfConfig(file: string, notes: string[]): Promise<{ fleet: string; from: string } | undefined> {
-  let raw: unknown;
-  try {
-    raw = (parse(await readFile(file, 'utf8')) as { gateway?: { fleet?: unknown } } | null)?.gateway?.fleet;
-  } catch {
-    return undefined;
-  }
-  if (typeof raw !== 'string') return undefined;
-  const expanded = expandVariables(raw, process.env);
-  const name = 'value' in expanded ? expanded.value : undefined;
-  if (!name || checkFleetName(name)) {
+  const peeked = await peekGatewayText(file, 'fleet');
+  if (!peeked) return undefined;
+  if ('problem' in peeked || checkFleetName(peeked.value)) {
     notes.push(`gateway.fleet of ${file} is not a valid fleet name (\`npm run validate -- --config ${file}\` says why): using "${DEFAULT_FLEET}"`);
     return undefined;
   }
-  return { fleet: name, from: `gateway.fleet of ${file}` };
+  return { fleet: peeked.value, from: `gateway.fleet of ${file}` };
 }
 
 /** The state dir's gateway.json, if it is this fleet's (without `fleet`: the default one's) and its pid runs. */

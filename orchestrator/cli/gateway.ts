@@ -1,10 +1,9 @@
 import { EventEmitter } from 'node:events';
-import type { FSWatcher } from 'node:fs';
 import { createGateway, type Gateway } from '../../gateway/server.ts';
-import { watchCredentials } from '../credentials-watch.ts';
+import { CredentialsWatch } from '../credentials-watch.ts';
 import { FollowedTable, NoFleetToFollow } from '../followed-table.ts';
 import { KeyUsageRecorder } from '../key-usage.ts';
-import { KeyStore } from '../keys.ts';
+import { KeyStore, keysFileOf } from '../keys.ts';
 import { log } from '../log.ts';
 import { runningFleets } from '../ownership.ts';
 import { TokenStore } from '../token.ts';
@@ -44,7 +43,7 @@ export async function gateway(options: GatewayReplicaOptions): Promise<void> {
 
 class GatewayReplica implements Stoppable {
   readonly usesDocker = false;
-  private watcher?: FSWatcher;
+  private credentials?: CredentialsWatch;
   private usage?: KeyUsageRecorder;
 
   private constructor(
@@ -60,7 +59,7 @@ class GatewayReplica implements Stoppable {
     const tokens = await TokenStore.existing(stateDir);
     if (!tokens) throw new NoFleetToFollow(`no fleet in ${stateDir}: it has no token (only \`up\` makes one); run \`npm run up -- --state-dir ${shellWord(stateDir)}\` first`);
     const followed = await FollowedTable.open(stateDir, log);
-    const keys = await KeyStore.open(stateDir, (message) => log.error(message));
+    const keys = await KeyStore.open(keysFileOf(followed.settings, stateDir), (message) => log.error(message));
     const events = new EventEmitter();
     events.setMaxListeners(50);
     const gateway = createGateway({ table: followed.table, settings: () => followed.settings, tokens, keys, gpus: () => followed.gpus, events, log });
@@ -74,7 +73,11 @@ class GatewayReplica implements Stoppable {
     });
     const replica = new GatewayReplica(followed, tokens, gateway, host, port);
     followed.start();
-    replica.watcher = watchCredentials(stateDir, tokens, keys, (message) => log.error(message));
+    const credentials = new CredentialsWatch(stateDir, tokens, keys);
+    replica.credentials = credentials;
+    followed.onSettings = async (settings) => {
+      if (await credentials.useKeysFile(keysFileOf(settings, stateDir))) log.info(`API keys are now those of ${keys.file} (gateway.keys_file of the fleet's models.yaml)`);
+    };
     // Its own usage file, so `up`'s is never written by two processes; `keys list` adds them up.
     replica.usage = new KeyUsageRecorder(stateDir, events, (message) => log.warn(message), `gateway-${port}`);
     replica.usage.start();
@@ -95,7 +98,7 @@ class GatewayReplica implements Stoppable {
 
   async shutdown(): Promise<void> {
     await this.gateway.close(this.settings.drainTimeoutMs);
-    this.watcher?.close();
+    this.credentials?.close();
     this.followed.stop();
     await this.usage?.stop();
   }

@@ -1,14 +1,24 @@
+import { access } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { KeyLimits } from '../../gateway/types.ts';
+import { resolveConfigPath } from '../config/expand.ts';
 import { readAllUsage } from '../key-usage.ts';
 import { KEY_NAME, keysPath, newKey, readKeys, writeKeys, type StoredKey } from '../keys.ts';
-import { shellWord, stateDirOf } from './options.ts';
+import { peekGatewayText } from './config-peek.ts';
+import { DEFAULT_CONFIG, shellWord, stateDirOf } from './options.ts';
 import { formatDuration, renderTable } from './table.ts';
 
-// `npm run keys -- add|list|revoke|rotate`: named API keys in <stateDir>/keys.json. A running gateway
-// picks every change up within a second (it watches the file); nothing is restarted.
+// `npm run keys -- add|list|revoke|rotate`: named API keys in the keys file `up` uses:
+// gateway.keys_file of --config (default ./models.yaml) when it sets one, else <state dir>/keys.json.
+// A running gateway picks every change up within a second (it watches the file); nothing is restarted.
 
-export interface AddOptions {
+/** Which fleet's keys: its state dir (usage totals) and models.yaml (gateway.keys_file). */
+export interface KeysOptions {
   stateDir?: string;
+  config?: string;
+}
+
+export interface AddOptions extends KeysOptions {
   models?: string;
   rps?: number;
   burst?: number;
@@ -34,16 +44,37 @@ export function parsePositive(value: string, option: string, { whole = false } =
   return n;
 }
 
-const keysCommand = (stateDir: string) => `npm run keys -- list --state-dir ${shellWord(stateDir)}`;
+/** The keys file acted on, and the flags that name it again in a hint. */
+interface KeysTarget {
+  file: string;
+  stateDir: string;
+  flags: string;
+}
+
+/** Resolved as `up` resolves it: gateway.keys_file of the models.yaml (relative to its folder), else <state dir>/keys.json. */
+async function keysTarget(options: KeysOptions): Promise<KeysTarget> {
+  const stateDir = stateDirOf(options.stateDir);
+  const config = options.config ?? DEFAULT_CONFIG;
+  if (options.config !== undefined && !(await access(config).then(() => true, () => false))) {
+    throw new Error(`--config ${config}: no such file; name the models.yaml the fleet's \`up\` runs (its gateway.keys_file says where the keys are)`);
+  }
+  const flags = [options.stateDir !== undefined && `--state-dir ${shellWord(stateDir)}`, options.config !== undefined && `--config ${shellWord(config)}`].filter(Boolean).join(' ');
+  const peeked = await peekGatewayText(config, 'keys_file');
+  if (peeked && 'problem' in peeked) throw new Error(`${peeked.problem}, so where the keys are kept is unknown; fix it (\`npm run validate -- --config ${shellWord(config)}\` says how) and run this again`);
+  const file = peeked ? resolveConfigPath(peeked.value, dirname(config)) : keysPath(stateDir);
+  return { file, stateDir, flags };
+}
+
+const keysCommand = (target: KeysTarget) => `npm run keys -- list${target.flags ? ` ${target.flags}` : ''}`;
 
 function refuseBadName(name: string): void {
   if (!KEY_NAME.test(name)) throw new Error(`key name "${name}" is not valid: use lowercase letters, digits and single dashes (e.g. team-a)`);
   if (name === 'operator') throw new Error('"operator" names the gateway token (VALID_TOKEN) in metrics and usage; choose another key name');
 }
 
-function findKey(keys: StoredKey[], name: string, stateDir: string): StoredKey {
+function findKey(keys: StoredKey[], name: string, target: KeysTarget): StoredKey {
   const key = keys.find((k) => k.name === name);
-  if (!key) throw new Error(`no key named "${name}" in ${keysPath(stateDir)}; \`${keysCommand(stateDir)}\` shows the keys there`);
+  if (!key) throw new Error(`no key named "${name}" in ${target.file}; \`${keysCommand(target)}\` shows the keys there`);
   return key;
 }
 
@@ -60,9 +91,9 @@ async function run(action: () => Promise<void>): Promise<number> {
 export function addKey(name: string, options: AddOptions): Promise<number> {
   return run(async () => {
     refuseBadName(name);
-    const stateDir = stateDirOf(options.stateDir);
     if (options.burst !== undefined && options.rps === undefined) throw new Error('--burst needs --rps: the burst is the size of a bucket that refills at --rps');
-    const keys = await readKeys(stateDir);
+    const target = await keysTarget(options);
+    const keys = await readKeys(target.file);
     if (keys.some((k) => k.name === name)) throw new Error(`a key named "${name}" exists already; rotate it (\`npm run keys -- rotate ${name}\`) or choose another name`);
     const models = options.models?.split(',').map((m) => m.trim()).filter(Boolean);
     if (models && !models.length) throw new Error('--models needs at least one model name or pattern, e.g. --models \'hermes-*,llava-*\'');
@@ -76,49 +107,49 @@ export function addKey(name: string, options: AddOptions): Promise<number> {
     const stored: StoredKey = { name, hash, limits, createdAt: now };
     if (models) stored.models = models;
     if (options.expires !== undefined) stored.expiresAt = now + parseKeyDuration(options.expires, '--expires');
-    await writeKeys(stateDir, [...keys, stored]);
+    await writeKeys(target.file, [...keys, stored]);
     console.log(`API_KEY=${key}`);
-    console.error(`key "${name}" added; this is the only time it is shown (only its hash is stored). A running gateway accepts it within a second.`);
+    console.error(`key "${name}" added to ${target.file}; this is the only time it is shown (only its hash is stored). A running gateway accepts it within a second.`);
   });
 }
 
-export function revokeKey(name: string, options: { stateDir?: string }): Promise<number> {
+export function revokeKey(name: string, options: KeysOptions): Promise<number> {
   return run(async () => {
-    const stateDir = stateDirOf(options.stateDir);
-    const keys = await readKeys(stateDir);
-    const key = findKey(keys, name, stateDir);
+    const target = await keysTarget(options);
+    const keys = await readKeys(target.file);
+    const key = findKey(keys, name, target);
     if (key.revokedAt !== undefined) {
       console.error(`key "${name}" was revoked already, on ${new Date(key.revokedAt).toISOString()}`);
       return;
     }
     key.revokedAt = Date.now();
-    await writeKeys(stateDir, keys);
-    console.error(`key "${name}" revoked; a running gateway refuses it within a second`);
+    await writeKeys(target.file, keys);
+    console.error(`key "${name}" revoked in ${target.file}; a running gateway refuses it within a second`);
   });
 }
 
-export function rotateKey(name: string, options: { stateDir?: string; grace?: string }): Promise<number> {
+export function rotateKey(name: string, options: KeysOptions & { grace?: string }): Promise<number> {
   return run(async () => {
-    const stateDir = stateDirOf(options.stateDir);
     const graceMs = options.grace !== undefined ? parseKeyDuration(options.grace, '--grace') : 3_600_000;
-    const keys = await readKeys(stateDir);
-    const key = findKey(keys, name, stateDir);
+    const target = await keysTarget(options);
+    const keys = await readKeys(target.file);
+    const key = findKey(keys, name, target);
     if (key.revokedAt !== undefined) throw new Error(`key "${name}" is revoked; add a new one instead (\`npm run keys -- add NAME\`)`);
     const now = Date.now();
     const fresh = newKey();
     key.previous = { hash: key.hash, validUntil: now + graceMs };
     key.hash = fresh.hash;
     key.rotatedAt = now;
-    await writeKeys(stateDir, keys);
+    await writeKeys(target.file, keys);
     console.log(`API_KEY=${fresh.key}`);
     console.error(`key "${name}" rotated: the previous key keeps working for ${formatDuration(graceMs)}; this is the only time the new one is shown`);
   });
 }
 
-export function listKeys(options: { stateDir?: string }): Promise<number> {
+export function listKeys(options: KeysOptions): Promise<number> {
   return run(async () => {
-    const stateDir = stateDirOf(options.stateDir);
-    const [keys, usage] = await Promise.all([readKeys(stateDir), readAllUsage(stateDir)]);
+    const target = await keysTarget(options);
+    const [keys, usage] = await Promise.all([readKeys(target.file), readAllUsage(target.stateDir)]);
     const now = Date.now();
     const date = (ms?: number) => (ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'));
     const limitsOf = (l: KeyLimits) =>
@@ -140,7 +171,7 @@ export function listKeys(options: { stateDir?: string }): Promise<number> {
       ...keys.map((k) => row(k.name, k.models?.join(',') ?? '*', limitsOf(k.limits ?? {}), date(k.createdAt), date(k.expiresAt), state(k))),
     ];
     console.log(renderTable(['NAME', 'MODELS', 'LIMITS', 'CREATED', 'EXPIRES', 'STATE', 'LAST USED', 'REQUESTS', 'PROMPT TOKENS', 'GENERATED TOKENS'], rows));
-    if (!keys.length) console.error(`no API keys in ${keysPath(stateDir)} yet; \`npm run keys -- add NAME\` makes one`);
+    if (!keys.length) console.error(`no API keys in ${target.file} yet; \`npm run keys -- add NAME${target.flags ? ` ${target.flags}` : ''}\` makes one`);
     console.error('usage totals are saved by the running gateway every 10 s and when it stops');
   });
 }

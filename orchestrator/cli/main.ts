@@ -71,9 +71,12 @@ program
   .action(async (options) => process.exit(await (await import('./token.ts')).token({ stateDir: options.stateDir, rotate: options.rotate, graceSeconds: options.grace })));
 
 const keys = program.command('keys').description('named API keys besides VALID_TOKEN: scoped to models, with their own limits; a running gateway follows changes within a second');
-const stateDirOption = (command: Command) => command.option('--state-dir <dir>', 'state dir of the gateway (default ./.state)');
+const keysOptions = (command: Command) =>
+  command
+    .option('--state-dir <dir>', 'state dir of the gateway (default ./.state)')
+    .option('-c, --config <file>', "the fleet's models.yaml: its gateway.keys_file, when set, is where the keys are kept instead of the state dir (default ./models.yaml)");
 const positive = (option: string, whole = false) => asOption((v) => parsePositive(v, option, { whole }));
-stateDirOption(keys.command('add'))
+keysOptions(keys.command('add'))
   .description('make a key NAME (lowercase letters, digits, dashes); prints API_KEY=<key> once')
   .argument('<name>')
   .option('--models <patterns>', "models it may use, comma-separated, * as wildcard (default: all), e.g. 'hermes-*,llava-*'")
@@ -83,14 +86,14 @@ stateDirOption(keys.command('add'))
   .option('--max-concurrent <n>', 'requests in flight across the key', positive('--max-concurrent', true))
   .option('--expires <duration>', 'it stops working after this long, e.g. 30d, 12h')
   .action(async (name, options) => process.exit(await (await import('./keys.ts')).addKey(name, options)));
-stateDirOption(keys.command('list'))
+keysOptions(keys.command('list'))
   .description('name, scope, limits, created, expires, state, last use and usage totals of each key')
   .action(async (options) => process.exit(await (await import('./keys.ts')).listKeys(options)));
-stateDirOption(keys.command('revoke'))
+keysOptions(keys.command('revoke'))
   .description('stop a key at once (a running gateway refuses it within a second)')
   .argument('<name>')
   .action(async (name, options) => process.exit(await (await import('./keys.ts')).revokeKey(name, options)));
-stateDirOption(keys.command('rotate'))
+keysOptions(keys.command('rotate'))
   .description('give a key a new value; prints API_KEY=<key> once; the old value keeps working for the grace period')
   .argument('<name>')
   .option('--grace <duration>', 'how long the old value keeps working (default 1h), e.g. 10m, 30s')

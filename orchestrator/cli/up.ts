@@ -52,7 +52,7 @@ function printBanner(fleet: Fleet, stateDir: string): void {
   console.log('');
   const first = fleet.table.all()[0];
   console.log(`Fleet "${fleet.name}": gateway listening on http://localhost:${fleet.port} (token above; ${fleet.tokens.hint} again).`);
-  console.log(`Following edits of ${fleet.config.file} (saving applies them; SIGHUP reloads); state dir ${stateDir}.`);
+  console.log(`Following edits of ${fleet.config.file} (saving applies them; SIGHUP reloads); state dir ${stateDir}${fleet.settings.keysFile ? `; API keys in ${fleet.settings.keysFile} (gateway.keys_file)` : ''}.`);
   if (first) console.log(`Try: curl -s http://localhost:${fleet.port}/${first.key}/generate -H "Authorization: Bearer $VALID_TOKEN" -H 'Content-Type: application/json' -d '{"inputs":"Hello","parameters":{"max_new_tokens":20}}'`);
   console.log('');
 }

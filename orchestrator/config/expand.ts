@@ -52,7 +52,8 @@ export function resolveFleet(raw: RawGateway | null | undefined): string {
   return raw?.fleet ?? DEFAULT_FLEET;
 }
 
-export function resolveGateway(raw: RawGateway | null | undefined): GatewaySettings {
+/** `configDir`: the folder of models.yaml, which a relative keys_file is relative to. */
+export function resolveGateway(raw: RawGateway | null | undefined, configDir = process.cwd(), env: NodeJS.ProcessEnv = process.env): GatewaySettings {
   const d = GATEWAY_DEFAULTS;
   return {
     port: raw?.port ?? d.port,
@@ -77,6 +78,7 @@ export function resolveGateway(raw: RawGateway | null | undefined): GatewaySetti
     ...(raw?.redis_url !== undefined && { redisUrl: raw.redis_url }),
     trustedProxies: raw?.trusted_proxies ?? d.trustedProxies,
     maxConnectionsPerClient: raw?.max_connections_per_client ?? d.maxConnectionsPerClient,
+    ...(raw?.keys_file !== undefined && { keysFile: resolveConfigPath(raw.keys_file, configDir, env) }),
   };
 }
 
@@ -86,7 +88,11 @@ export function resolveGateway(raw: RawGateway | null | undefined): GatewaySetti
  * `~` is the home folder; a relative path is relative to the folder of models.yaml.
  */
 export function resolveHfCache(defaults: RawDefaults | null | undefined, env: NodeJS.ProcessEnv, configDir: string): string {
-  const written = defaults?.hf_cache ?? env.HF_HOME ?? '~/.cache/huggingface';
+  return resolveConfigPath(defaults?.hf_cache ?? env.HF_HOME ?? '~/.cache/huggingface', configDir, env);
+}
+
+/** A path written in models.yaml: `~` is the home folder; a relative path is relative to the folder of models.yaml. */
+export function resolveConfigPath(written: string, configDir: string, env: NodeJS.ProcessEnv = process.env): string {
   const home = env.HOME || homedir();
   const expanded = written === '~' ? home : written.startsWith('~/') ? path.join(home, written.slice(2)) : written;
   return path.resolve(configDir, expanded);

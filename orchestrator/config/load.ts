@@ -94,7 +94,8 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
 
   if (!top.data) return { ok: false, issues: ordered(errors.map(issue)) };
   const defaults = top.data.defaults;
-  const gateway = resolveGateway(top.data.gateway);
+  const configDir = path.dirname(path.resolve(file));
+  const gateway = resolveGateway(top.data.gateway, configDir, env);
   const unreadDefaults = droppedDefaults(top.dropped);
   const resolved = parsed.map(({ model, index, dropped }) => {
     const uncertain = new Set([...dropped, ...[...unreadDefaults].filter((key) => (model as Record<string, unknown>)[key] === undefined)]);
@@ -107,7 +108,7 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
   if (entries.length === 0) warnings.push({ path: ['models'], message: 'no models: the gateway will serve no model routes', hint: 'add a model under `models:` (see models.yaml in the repository)' });
   if (errors.length) return { ok: false, issues: ordered(errors.map(issue)) };
 
-  const hfCache = resolveHfCache(defaults, env, path.dirname(path.resolve(file)));
+  const hfCache = resolveHfCache(defaults, env, configDir);
   const deployments = resolved.flatMap((model) => toDeployments(model, placement.replicaGpus.get(model.index) ?? [], hfCache));
   return { ok: true, config: { file: path.resolve(file), fleet: resolveFleet(top.data.gateway), gateway, deployments }, warnings: ordered(warnings.map(issue)) };
 }

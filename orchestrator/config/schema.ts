@@ -192,6 +192,7 @@ export const gatewaySchema = about(
     max_body_size: about(size(), 'largest request body the gateway accepts', '8m').optional(),
     drain_timeout: about(duration({ allowZero: true }), 'how long a removal, replacement or shutdown waits for in-flight requests', '30s').optional(),
     token_grace_period: about(duration({ allowZero: true }), 'how long the old token keeps working after a rotation', '1h').optional(),
+    keys_file: about(text, 'the API keys file (`npm run keys` writes it, the gateways follow it) instead of <state dir>/keys.json; relative to this file, ~ is the home folder. Only hashes are kept in it', '/etc/tgi-fleet/keys.json').optional(),
     redis_url: about(redisUrl, 'Redis that `up`\'s gateway and its replicas (`npm run gateway`) keep rate limits, token budgets, per-key concurrency and lockouts in, so they enforce one budget; without it each gateway keeps them in memory', 'redis://127.0.0.1:6379').optional(),
     trusted_proxies: about(z.array(ipOrCidr, { error: 'expected a list of addresses or CIDRs like [127.0.0.1, 10.0.0.0/8]' }), 'reverse proxies (addresses or CIDRs) whose X-Forwarded-For names the client; from anyone else it is ignored', ['127.0.0.1']).optional(),
     max_connections_per_client: about(wholeNumber(0), 'open connections one client address may hold; more are closed at once so one flooding address cannot starve the others (0: no cap; trusted proxies are exempt)', 256).optional(),

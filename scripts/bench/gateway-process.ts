@@ -4,7 +4,7 @@ import { resolveGateway, resolveModel, toDeployments } from '../../orchestrator/
 import type { RawModel } from '../../orchestrator/config/schema.ts';
 import { DeploymentTable } from '../../orchestrator/deployment/table.ts';
 import { log } from '../../orchestrator/log.ts';
-import { KeyStore } from '../../orchestrator/keys.ts';
+import { KeyStore, keysPath } from '../../orchestrator/keys.ts';
 import { TokenStore } from '../../orchestrator/token.ts';
 import { StubDeployment } from '../../test/helpers/served-deployment.ts';
 import type { FromGateway, GatewayProcessConfig, ToGateway } from './gateway.ts';
@@ -39,7 +39,7 @@ const gateway = createGateway({
   table,
   settings: () => settings,
   tokens: await TokenStore.open(config.stateDir, config.token),
-  keys: await KeyStore.open(config.stateDir, (message) => log.error(message)),
+  keys: await KeyStore.open(keysPath(config.stateDir), (message) => log.error(message)),
   gpus: () => [],
   events: new EventEmitter(),
   log,

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { KeyLimits, Upstream } from '../../gateway/types.ts';
 import type { RawGateway, RawModel } from '../../orchestrator/config/schema.ts';
-import { newKey, writeKeys, type StoredKey } from '../../orchestrator/keys.ts';
+import { keysPath, newKey, writeKeys, type StoredKey } from '../../orchestrator/keys.ts';
 import type { CleanupScope } from './cleanup.ts';
 
 // The gateway under test runs in its own process (gateway-process.ts), so its CPU and RSS are its own
@@ -62,7 +62,7 @@ export async function startGateway(deployments: BenchDeployment[], workDir: stri
     keys[name] = key;
     return { name, hash, limits, createdAt: Date.now() };
   });
-  if (stored.length) await writeKeys(config.stateDir, stored);
+  if (stored.length) await writeKeys(keysPath(config.stateDir), stored);
   const execArgv = ['--import', 'tsx', '--expose-gc', ...(CPU_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROFILE_DIR] : [])];
   const child = fork(ENTRY, [], {
     execArgv,

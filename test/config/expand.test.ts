@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { parseDuration, parseSize } from '../../orchestrator/config/units.ts';
 import { splitCommand } from '../../orchestrator/config/argv.ts';
+import { loadConfigText } from '../../orchestrator/config/load.ts';
 import { invalid, issueAt, valid, yaml } from './support.ts';
 
 /** Model `a` on GPU 0, `b` on GPU 1. */
@@ -151,6 +152,21 @@ describe('defaults and overrides', () => {
     const home = os.homedir();
     assert.equal(valid(yaml('defaults: { hf_cache: ~/hf }', 'models:', ...model('a'))).config.deployments[0].hfCache, path.join(home, 'hf'));
     assert.equal(valid(yaml('models:', ...model('a')), { env: { HF_HOME: '/srv/hf' } }).config.deployments[0].hfCache, '/srv/hf');
+  });
+
+  test('keys_file: relative to the folder of models.yaml, ~ is the home folder; without it the state dir keeps the keys', () => {
+    const keysFile = (line: string, file?: string) => {
+      const text = yaml(line, 'models:', ...model('a'));
+      if (!file) return valid(text).config.gateway.keysFile;
+      const result = loadConfigText(text, file, { env: {} });
+      assert.ok(result.ok);
+      return result.config.gateway.keysFile;
+    };
+    assert.equal(keysFile('gateway: { keys_file: secrets/keys.json }', '/srv/fleet/models.yaml'), '/srv/fleet/secrets/keys.json');
+    assert.equal(keysFile('gateway: { keys_file: /etc/tgi-fleet/keys.json }', '/srv/fleet/models.yaml'), '/etc/tgi-fleet/keys.json');
+    assert.equal(keysFile('gateway: { keys_file: ~/keys.json }'), path.join(os.homedir(), 'keys.json'));
+    assert.equal(keysFile('gateway: { port: 8000 }'), undefined);
+    assert.match(issueAt(invalid(yaml('gateway: { keys_file: 42 }', 'models:', ...model('a'))), 'gateway.keys_file').message, /expected text/);
   });
 
   test('command lines split like a shell', () => {

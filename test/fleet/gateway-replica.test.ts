@@ -165,6 +165,26 @@ describe('gateway replica', () => {
     assert.deepEqual(after, before, 'the edit touched only the model it added and removed');
   });
 
+  test('gateway.keys_file reaches the replica: an edit naming another keys file switches both gateways to its keys, and back', async () => {
+    const withKeysFile = yaml(fleetPort, ONE + SLOW, '  keys_file: team-keys.json\n');
+    const next = join(dir, 'next.yaml');
+    await writeFile(next, withKeysFile);
+    const added = await cli(['keys', 'add', 'team-b', '--config', next]);
+    assert.equal(added.code, 0, added.stderr);
+    const teamB = /^API_KEY=(\S+)$/m.exec(added.stdout)![1];
+    assert.equal((await generate(replica!.url, teamB, 'one/gpu0')).status, 401);
+
+    await writeFile(config, withKeysFile);
+    for (const url of [service.url, replica!.url]) {
+      await waitFor(`${url} to accept the key of team-keys.json`, async () => (await generate(url, teamB, 'one/gpu0')).status === 200, 10_000);
+      assert.equal((await generate(url, key, 'one/gpu0')).status, 401, "the state dir's keys no longer apply");
+    }
+    await replica!.waitForOutput(/API keys are now those of .*team-keys\.json/);
+
+    await writeFile(config, yaml(fleetPort, ONE + SLOW));
+    for (const url of [service.url, replica!.url]) await waitFor(`${url} to accept team-a's key again`, async () => (await generate(url, key, 'one/gpu0')).status === 200, 10_000);
+  });
+
   test('killing the replica changes nothing in up', async () => {
     const before = await instances(service);
     assert.equal(await replica!.stop('SIGKILL'), null);

@@ -1,6 +1,6 @@
 // Named API keys end to end: `npm run keys` against a running simulator fleet — add, scope, revoke,
 // rotate with grace, expiry, token budgets after plain, streamed and cut-short answers, metrics and
-// the usage totals of `keys list`.
+// the usage totals of `keys list`; and keys kept in the file gateway.keys_file names, followed across an edit.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -29,6 +29,18 @@ models:
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Polls until `request` answers `status`; how long it took (ms). */
+async function until(status: number, request: () => Promise<Response>, timeoutMs = 3000): Promise<{ ms: number; res: Response }> {
+  const started = Date.now();
+  for (;;) {
+    const res = await request();
+    if (res.status === status) return { ms: Date.now() - started, res };
+    await res.body?.cancel();
+    if (Date.now() - started > timeoutMs) assert.fail(`still ${res.status} after ${timeoutMs} ms, expected ${status}`);
+    await sleep(50);
+  }
+}
+
 describe('keys', () => {
   let dir: string;
   let service: RunningUp;
@@ -45,17 +57,6 @@ describe('keys', () => {
   const stream = async (key: string, route: string, maxNewTokens = 3, details = false) => {
     const res = await as(key, `/${route}/generate_stream`, { method: 'POST', body: JSON.stringify({ inputs: 'Hi there', parameters: { max_new_tokens: maxNewTokens, details } }) });
     return { status: res.status, text: await res.text() };
-  };
-  /** Polls until `request` answers `status`; how long it took (ms). */
-  const until = async (status: number, request: () => Promise<Response>, timeoutMs = 3000) => {
-    const started = Date.now();
-    for (;;) {
-      const res = await request();
-      if (res.status === status) return { ms: Date.now() - started, res };
-      await res.body?.cancel();
-      if (Date.now() - started > timeoutMs) assert.fail(`still ${res.status} after ${timeoutMs} ms, expected ${status}`);
-      await sleep(50);
-    }
   };
 
   /** gateway_key_tokens_total of one key and kind, summed over models. */
@@ -241,5 +242,77 @@ describe('keys', () => {
     assert.match(list.stdout, /^leaving .*revoked/m);
     const usage = JSON.parse(await readFile(join(service.stateDir, 'key-usage.json'), 'utf8'));
     assert.ok(usage['team-a'].requests >= 2 && usage['team-a'].generatedTokens > 0);
+  });
+});
+
+describe('keys kept in gateway.keys_file', () => {
+  let dir: string;
+  let config: string;
+  let service: RunningUp;
+  /** models.yaml with gateway.keys_file, relative to the file's folder (not to up's working directory). */
+  const withKeysFile = (keysFile: string) => CONFIG.replace('gateway:\n', `gateway:\n  keys_file: ${keysFile}\n`);
+  const keys = (...args: string[]) => cli(['keys', ...args, '--config', config, '--state-dir', service.stateDir]);
+  const generate = (key: string) =>
+    fetch(`${service.url}/one/gpu0/generate`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ inputs: 'Hi', parameters: { max_new_tokens: 2 } }) });
+  /** How long until the gateway answers `key` with `status` (ms). */
+  const answers = async (status: number, key: string) => (await until(status, () => generate(key))).ms;
+  const added = async (result: { code: number; stdout: string; stderr: string }) => {
+    assert.equal(result.code, 0, result.stderr);
+    return /^API_KEY=(\S+)$/m.exec(result.stdout)![1];
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fleet-keys-file-'));
+    config = join(dir, 'models.yaml');
+    await writeFile(config, withKeysFile('secrets/keys.json'));
+    service = await runUp({ config });
+    await service.waitHealthy();
+  });
+
+  after(async () => {
+    await service?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('keys add --config writes the file models.yaml names (0600, hashes only); the running gateway follows it', async () => {
+    const result = await keys('add', 'team-a');
+    const key = await added(result);
+    const file = join(dir, 'secrets', 'keys.json');
+    assert.match(result.stderr, new RegExp(`key "team-a" added to ${file.replaceAll('/', '\\/')}`));
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    assert.ok(!(await readFile(file, 'utf8')).includes(key), 'the plain key is never stored');
+    await assert.rejects(stat(join(service.stateDir, 'keys.json')), /ENOENT/, 'nothing is written to the state dir');
+    assert.ok((await answers(200, key)) < 1000, 'accepted within a second');
+    assert.match((await keys('list')).stdout, /^team-a /m);
+
+    assert.equal((await keys('revoke', 'team-a')).code, 0);
+    assert.ok((await answers(401, key)) < 1000, 'refused within a second');
+  });
+
+  test('an edit that points gateway.keys_file elsewhere switches the gateway to that file\'s keys', async () => {
+    const kept = await added(await keys('add', 'kept'));
+    await answers(200, kept);
+    // The next file's key is made first, through a models.yaml that names it.
+    const next = join(dir, 'next.yaml');
+    await writeFile(next, withKeysFile('other/keys.json'));
+    const moved = await added(await cli(['keys', 'add', 'moved', '--config', next]));
+    assert.equal((await generate(moved)).status, 401, 'a key of a file the fleet does not use is not accepted');
+
+    await writeFile(config, withKeysFile('other/keys.json'));
+    await service.waitForOutput(/API keys are now those of .*other\/keys\.json/);
+    await answers(200, moved);
+    assert.equal((await generate(kept)).status, 401, "the previous file's keys no longer apply");
+  });
+
+  test('keys refuses a models.yaml whose keys_file it cannot read, and an --config that is not there, writing nothing', async () => {
+    const broken = join(dir, 'broken.yaml');
+    await writeFile(broken, CONFIG.replace('gateway:\n', 'gateway:\n  keys_file: 42\n'));
+    const refused = await cli(['keys', 'add', 'nope', '--config', broken, '--state-dir', service.stateDir]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /gateway\.keys_file of .*broken\.yaml must be text, so where the keys are kept is unknown; fix it \(`npm run validate -- --config .*broken\.yaml` says how\)/);
+    const missing = await cli(['keys', 'list', '--config', join(dir, 'absent.yaml')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /--config .*absent\.yaml: no such file/);
+    await assert.rejects(stat(join(service.stateDir, 'keys.json')), /ENOENT/);
   });
 });

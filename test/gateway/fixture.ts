@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { DeploymentSpec, GatewaySettings, GpuInfo, Limits } from '../../orchestrator/config/types.ts';
 import { log } from '../../orchestrator/log.ts';
 import { DeploymentTable } from '../../orchestrator/deployment/table.ts';
-import { KeyStore, newKey, writeKeys } from '../../orchestrator/keys.ts';
+import { KeyStore, keysPath, newKey, writeKeys } from '../../orchestrator/keys.ts';
 import { TokenStore } from '../../orchestrator/token.ts';
 import { createGateway, type Gateway } from '../../gateway/server.ts';
 import type { GatewayNotice, KeyLimits, RequestRecord, Upstream } from '../../gateway/types.ts';
@@ -112,7 +112,7 @@ export async function startGateway(options: GatewayFixtureOptions): Promise<Gate
   const keys: Record<string, string> = {};
   if (options.keys?.length) {
     await writeKeys(
-      stateDir,
+      keysPath(stateDir),
       options.keys.map(({ name, models, limits = {} }) => {
         const { key, hash } = newKey();
         keys[name] = key;
@@ -129,7 +129,7 @@ export async function startGateway(options: GatewayFixtureOptions): Promise<Gate
   events.on('request', (r: RequestRecord) => records.push(r));
   events.on('notice', (n: GatewayNotice) => notices.push(n));
   const settings = testSettings(options.settings);
-  const gateway = createGateway({ table, settings: () => settings, tokens, keys: await KeyStore.open(stateDir), gpus: () => options.gpus ?? [], events, log });
+  const gateway = createGateway({ table, settings: () => settings, tokens, keys: await KeyStore.open(keysPath(stateDir)), gpus: () => options.gpus ?? [], events, log });
   const host = options.host ?? '127.0.0.1';
   const port = await gateway.listen(0, host);
   return {

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeploymentTable } from '../../orchestrator/deployment/table.ts';
-import { KeyStore, newKey, writeKeys, type StoredKey } from '../../orchestrator/keys.ts';
+import { KeyStore, keysPath, newKey, writeKeys, type StoredKey } from '../../orchestrator/keys.ts';
 import { TokenStore } from '../../orchestrator/token.ts';
 import { createGateway, type Gateway } from '../../gateway/server.ts';
 import type { GatewaySettings, Logger } from '../../gateway/types.ts';
@@ -61,7 +61,7 @@ describe('limits shared through Redis', { skip }, () => {
     for (const f of deployments) table.add(makeDeployment(f));
     table.synced = true;
     const lines: LogLine[] = [];
-    const gateway = createGateway({ table, settings: () => settings, tokens: await TokenStore.open(stateDir), keys: await KeyStore.open(stateDir), gpus: () => [], events: new EventEmitter(), log: capturingLogger(lines) });
+    const gateway = createGateway({ table, settings: () => settings, tokens: await TokenStore.open(stateDir), keys: await KeyStore.open(keysPath(stateDir)), gpus: () => [], events: new EventEmitter(), log: capturingLogger(lines) });
     const port = await gateway.listen(0, '127.0.0.1');
     return { url: `http://127.0.0.1:${port}`, gateway, lines };
   };
@@ -82,7 +82,7 @@ describe('limits shared through Redis', { skip }, () => {
       keys[name] = key;
       stored.push({ name, hash, limits, createdAt: Date.now() });
     }
-    await writeKeys(stateDir, stored);
+    await writeKeys(keysPath(stateDir), stored);
     operator = (await TokenStore.open(stateDir)).token;
     settings = testSettings({ redisUrl: redis.url, authLockout: { failures: 3, windowMs: 60_000, lockoutMs: 60_000 } });
     const deployments: DeploymentFixture[] = [
