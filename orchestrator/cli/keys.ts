@@ -88,28 +88,78 @@ async function run(action: () => Promise<void>): Promise<number> {
   }
 }
 
+/** --models as a list of patterns; undefined when not given. */
+function modelsOf(option: string | undefined): string[] | undefined {
+  const models = option?.split(',').map((m) => m.trim()).filter(Boolean);
+  if (models && !models.length) throw new Error('--models needs at least one model name or pattern, e.g. --models \'hermes-*,llava-*\'');
+  return models;
+}
+
+/** Sets on `key` what the options give: scope, limits, expiry (from now). */
+function applyOptions(key: StoredKey, options: AddOptions, now: number): void {
+  const models = modelsOf(options.models);
+  if (models) key.models = models;
+  const limits: KeyLimits = (key.limits ??= {});
+  if (options.rps !== undefined) limits.requestsPerSecond = options.rps;
+  if (options.burst !== undefined) limits.burst = options.burst;
+  if (options.tpm !== undefined) limits.tokensPerMinute = options.tpm;
+  if (options.maxConcurrent !== undefined) limits.maxConcurrent = options.maxConcurrent;
+  if (options.expires !== undefined) key.expiresAt = now + parseKeyDuration(options.expires, '--expires');
+  if (limits.burst !== undefined && limits.requestsPerSecond === undefined) throw new Error('--burst needs --rps: the burst is the size of a bucket that refills at --rps');
+}
+
 export function addKey(name: string, options: AddOptions): Promise<number> {
   return run(async () => {
     refuseBadName(name);
-    if (options.burst !== undefined && options.rps === undefined) throw new Error('--burst needs --rps: the burst is the size of a bucket that refills at --rps');
     const target = await keysTarget(options);
     const keys = await readKeys(target.file);
-    if (keys.some((k) => k.name === name)) throw new Error(`a key named "${name}" exists already; rotate it (\`npm run keys -- rotate ${name}\`) or choose another name`);
-    const models = options.models?.split(',').map((m) => m.trim()).filter(Boolean);
-    if (models && !models.length) throw new Error('--models needs at least one model name or pattern, e.g. --models \'hermes-*,llava-*\'');
-    const limits: KeyLimits = {};
-    if (options.rps !== undefined) limits.requestsPerSecond = options.rps;
-    if (options.burst !== undefined) limits.burst = options.burst;
-    if (options.tpm !== undefined) limits.tokensPerMinute = options.tpm;
-    if (options.maxConcurrent !== undefined) limits.maxConcurrent = options.maxConcurrent;
+    if (keys.some((k) => k.name === name)) throw new Error(`a key named "${name}" exists already; change it (\`npm run keys -- set ${name} …\`), rotate it (\`npm run keys -- rotate ${name}\`) or choose another name`);
     const now = Date.now();
     const { key, hash } = newKey();
-    const stored: StoredKey = { name, hash, limits, createdAt: now };
-    if (models) stored.models = models;
-    if (options.expires !== undefined) stored.expiresAt = now + parseKeyDuration(options.expires, '--expires');
+    const stored: StoredKey = { name, hash, limits: {}, createdAt: now };
+    applyOptions(stored, options, now);
     await writeKeys(target.file, [...keys, stored]);
     console.log(`API_KEY=${key}`);
     console.error(`key "${name}" added to ${target.file}; this is the only time it is shown (only its hash is stored). A running gateway accepts it within a second.`);
+  });
+}
+
+/** What `keys set --unset` may take away, and where it is kept. */
+const UNSETTABLE = {
+  models: (k: StoredKey) => delete k.models,
+  rps: (k: StoredKey) => (delete k.limits.requestsPerSecond, delete k.limits.burst),
+  burst: (k: StoredKey) => delete k.limits.burst,
+  tpm: (k: StoredKey) => delete k.limits.tokensPerMinute,
+  'max-concurrent': (k: StoredKey) => delete k.limits.maxConcurrent,
+  expires: (k: StoredKey) => delete k.expiresAt,
+} as const;
+
+export interface SetOptions extends AddOptions {
+  /** Comma-separated: models, rps, burst, tpm, max-concurrent, expires. */
+  unset?: string;
+}
+
+/** Changes a key's scope, limits or expiry in place: the key's value (what its tenant holds) stays. */
+export function setKey(name: string, options: SetOptions): Promise<number> {
+  return run(async () => {
+    const unset = options.unset?.split(',').map((u) => u.trim()).filter(Boolean) ?? [];
+    const unknown = unset.filter((u) => !(u in UNSETTABLE));
+    if (unknown.length) throw new Error(`--unset ${unknown.join(',')}: not a setting of a key; choose from ${Object.keys(UNSETTABLE).join(', ')}`);
+    const flag = { models: 'models', rps: 'rps', burst: 'burst', tpm: 'tpm', 'max-concurrent': 'maxConcurrent', expires: 'expires' } as const;
+    const both = unset.filter((u) => options[flag[u as keyof typeof flag]] !== undefined);
+    if (both.length) throw new Error(`--unset ${both.join(',')} and --${both[0]} together: give the setting a value or unset it, not both`);
+    if (!unset.length && [options.models, options.rps, options.burst, options.tpm, options.maxConcurrent, options.expires].every((v) => v === undefined)) {
+      throw new Error('nothing to change: give --models, --rps, --burst, --tpm, --max-concurrent or --expires a new value, or --unset some of them');
+    }
+    const target = await keysTarget(options);
+    const keys = await readKeys(target.file);
+    const key = findKey(keys, name, target);
+    if (key.revokedAt !== undefined) throw new Error(`key "${name}" is revoked; add a new one instead (\`npm run keys -- add NAME\`)`);
+    key.limits ??= {};
+    for (const u of unset) UNSETTABLE[u as keyof typeof UNSETTABLE](key);
+    applyOptions(key, options, Date.now());
+    await writeKeys(target.file, keys);
+    console.error(`key "${name}" changed in ${target.file}: models ${key.models?.join(',') ?? '*'}, ${limitsText(key.limits)}, ${key.expiresAt === undefined ? 'no expiry' : `expires ${new Date(key.expiresAt).toISOString()}`}; a running gateway applies it within a second, and the key's value is unchanged`);
   });
 }
 
@@ -152,10 +202,6 @@ export function listKeys(options: KeysOptions): Promise<number> {
     const [keys, usage] = await Promise.all([readKeys(target.file), readAllUsage(target.stateDir)]);
     const now = Date.now();
     const date = (ms?: number) => (ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z'));
-    const limitsOf = (l: KeyLimits) =>
-      [l.requestsPerSecond !== undefined && `rps=${l.requestsPerSecond}`, l.burst !== undefined && `burst=${l.burst}`, l.tokensPerMinute !== undefined && `tpm=${l.tokensPerMinute}`, l.maxConcurrent !== undefined && `max-concurrent=${l.maxConcurrent}`]
-        .filter(Boolean)
-        .join(' ') || 'gateway limits';
     const state = (k: StoredKey) => {
       if (k.revokedAt !== undefined) return `revoked ${date(k.revokedAt)}`;
       if (k.expiresAt !== undefined && k.expiresAt <= now) return 'expired';
@@ -168,10 +214,19 @@ export function listKeys(options: KeysOptions): Promise<number> {
     };
     const rows = [
       row('operator', '*', 'gateway limits', '-', '-', 'VALID_TOKEN'),
-      ...keys.map((k) => row(k.name, k.models?.join(',') ?? '*', limitsOf(k.limits ?? {}), date(k.createdAt), date(k.expiresAt), state(k))),
+      ...keys.map((k) => row(k.name, k.models?.join(',') ?? '*', limitsText(k.limits ?? {}), date(k.createdAt), date(k.expiresAt), state(k))),
     ];
     console.log(renderTable(['NAME', 'MODELS', 'LIMITS', 'CREATED', 'EXPIRES', 'STATE', 'LAST USED', 'REQUESTS', 'PROMPT TOKENS', 'GENERATED TOKENS'], rows));
     if (!keys.length) console.error(`no API keys in ${target.file} yet; \`npm run keys -- add NAME${target.flags ? ` ${target.flags}` : ''}\` makes one`);
     console.error('usage totals are saved by the running gateway every 10 s and when it stops');
   });
+}
+
+/** A key's limits as `keys list` shows them, e.g. "rps=5 burst=10 tpm=20000". */
+function limitsText(l: KeyLimits): string {
+  return (
+    [l.requestsPerSecond !== undefined && `rps=${l.requestsPerSecond}`, l.burst !== undefined && `burst=${l.burst}`, l.tokensPerMinute !== undefined && `tpm=${l.tokensPerMinute}`, l.maxConcurrent !== undefined && `max-concurrent=${l.maxConcurrent}`]
+      .filter(Boolean)
+      .join(' ') || 'gateway limits'
+  );
 }

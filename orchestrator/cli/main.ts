@@ -76,16 +76,24 @@ const keysOptions = (command: Command) =>
     .option('--state-dir <dir>', 'state dir of the gateway (default ./.state)')
     .option('-c, --config <file>', "the fleet's models.yaml: its gateway.keys_file, when set, is where the keys are kept instead of the state dir (default ./models.yaml)");
 const positive = (option: string, whole = false) => asOption((v) => parsePositive(v, option, { whole }));
-keysOptions(keys.command('add'))
+/** A key's scope, limits and expiry, as `keys add` sets them and `keys set` changes them. */
+const keySettings = (command: Command) =>
+  command
+    .option('--models <patterns>', "models it may use, comma-separated, * as wildcard (default: all), e.g. 'hermes-*,llava-*'")
+    .option('--rps <n>', 'requests per second across the key (token bucket)', positive('--rps'))
+    .option('--burst <n>', 'bucket size for --rps (default: --rps rounded up)', positive('--burst', true))
+    .option('--tpm <n>', 'tokens per minute, prompt + generated (sliding 60 s window)', positive('--tpm', true))
+    .option('--max-concurrent <n>', 'requests in flight across the key', positive('--max-concurrent', true))
+    .option('--expires <duration>', 'it stops working after this long (from now), e.g. 30d, 12h');
+keySettings(keysOptions(keys.command('add')))
   .description('make a key NAME (lowercase letters, digits, dashes); prints API_KEY=<key> once')
   .argument('<name>')
-  .option('--models <patterns>', "models it may use, comma-separated, * as wildcard (default: all), e.g. 'hermes-*,llava-*'")
-  .option('--rps <n>', 'requests per second across the key (token bucket)', positive('--rps'))
-  .option('--burst <n>', 'bucket size for --rps (default: --rps rounded up)', positive('--burst', true))
-  .option('--tpm <n>', 'tokens per minute, prompt + generated (sliding 60 s window)', positive('--tpm', true))
-  .option('--max-concurrent <n>', 'requests in flight across the key', positive('--max-concurrent', true))
-  .option('--expires <duration>', 'it stops working after this long, e.g. 30d, 12h')
   .action(async (name, options) => process.exit(await (await import('./keys.ts')).addKey(name, options)));
+keySettings(keysOptions(keys.command('set')))
+  .description("change a key's scope, limits or expiry; its value (what the tenant holds) stays; a running gateway applies it within a second")
+  .argument('<name>')
+  .option('--unset <settings>', 'take settings away, comma-separated: models (all models again), rps, burst, tpm, max-concurrent, expires')
+  .action(async (name, options) => process.exit(await (await import('./keys.ts')).setKey(name, options)));
 keysOptions(keys.command('list'))
   .description('name, scope, limits, created, expires, state, last use and usage totals of each key')
   .action(async (options) => process.exit(await (await import('./keys.ts')).listKeys(options)));

@@ -1,4 +1,4 @@
-// Named API keys end to end: `npm run keys` against a running simulator fleet — add, scope, revoke,
+// Named API keys end to end: `npm run keys` against a running simulator fleet — add, scope, set, revoke,
 // rotate with grace, expiry, token budgets after plain, streamed and cut-short answers, metrics and
 // the usage totals of `keys list`; and keys kept in the file gateway.keys_file names, followed across an edit.
 import { describe, test, before, after } from 'node:test';
@@ -103,7 +103,7 @@ describe('keys', () => {
     assert.match(bad.stderr, /key name "Team_A" is not valid: use lowercase letters, digits and single dashes/);
     const twice = await keys('add', 'team-a');
     assert.equal(twice.code, 1);
-    assert.match(twice.stderr, /a key named "team-a" exists already; rotate it/);
+    assert.match(twice.stderr, /a key named "team-a" exists already; change it \(`npm run keys -- set team-a …`\), rotate it/);
     const unknown = await keys('revoke', 'nobody');
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /no key named "nobody" in .*keys\.json; `npm run keys -- list --state-dir .*` shows the keys there/);
@@ -130,6 +130,41 @@ describe('keys', () => {
     }
     const all = await (await service.fetch('/v1/models')).json();
     assert.deepEqual(all.data.map((m: { id: string }) => m.id).sort(), ['one', 'slow', 'two']);
+  });
+
+  test("set changes a key's scope and limits in the running gateway within a second; its value stays", async () => {
+    const key = keyOf((await add('changing', '--models', 'one')).stdout);
+    await until(200, () => generate(key, 'one/gpu0'));
+    assert.equal((await generate(key, 'two/gpu1')).status, 403);
+
+    const set = await keys('set', 'changing', '--models', 'one,two', '--rps', '1', '--burst', '1');
+    assert.equal(set.code, 0, set.stderr);
+    assert.match(set.stderr, /key "changing" changed in .*keys\.json: models one,two, rps=1 burst=1, no expiry; a running gateway applies it within a second/);
+    assert.doesNotMatch(set.stdout + set.stderr, /API_KEY=/, 'no new value is made');
+    const { ms } = await until(200, () => generate(key, 'two/gpu1'));
+    assert.ok(ms < 1000, `the new scope applied after ${ms} ms`);
+    const limited = await generate(key, 'one/gpu0');
+    assert.equal(limited.status, 429, 'the new rate applies at once');
+    assert.match((await limited.json()).error.message, /rate limit of API key "changing" reached: 1 requests\/s with bursts of 1/);
+
+    assert.equal((await keys('set', 'changing', '--unset', 'rps,models')).code, 0);
+    await until(200, () => generate(key, 'one/gpu0'));
+    const burst = await Promise.all([1, 2, 3].map(() => generate(key, 'two/gpu1')));
+    assert.deepEqual(burst.map((r) => r.status), [200, 200, 200], 'no rate limit of its own any more');
+    assert.match((await keys('list')).stdout, /^changing\s+\*\s+gateway limits /m);
+
+    for (const [args, message] of [
+      [['set', 'changing'], /nothing to change: give --models, --rps/],
+      [['set', 'changing', '--unset', 'colour'], /--unset colour: not a setting of a key; choose from models, rps, burst, tpm, max-concurrent, expires/],
+      [['set', 'changing', '--unset', 'tpm', '--tpm', '5'], /--unset tpm and --tpm together/],
+      [['set', 'changing', '--burst', '4'], /--burst needs --rps/],
+      [['set', 'nobody', '--rps', '1'], /no key named "nobody" in .*keys\.json/],
+    ] as const) {
+      const refused = await keys(...args);
+      assert.equal(refused.code, 1, args.join(' '));
+      assert.match(refused.stderr, message);
+    }
+    assert.match((await keys('list')).stdout, /^changing\s+\*\s+gateway limits /m, 'a refused set changes nothing');
   });
 
   test('revoke takes effect in the running gateway within a second, and the 401 says so', async () => {
