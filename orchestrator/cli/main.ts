@@ -92,7 +92,7 @@ keySettings(keysOptions(keys.command('add')))
 keySettings(keysOptions(keys.command('set')))
   .description("change a key's scope, limits or expiry; its value (what the tenant holds) stays; a running gateway applies it within a second")
   .argument('<name>')
-  .option('--unset <settings>', 'take settings away, comma-separated: models (all models again), rps, burst, tpm, max-concurrent, expires')
+  .option('--unset <settings>', 'take settings away, comma-separated: models (all models again), rps (with its burst), burst, tpm, max-concurrent, expires')
   .action(async (name, options) => process.exit(await (await import('./keys.ts')).setKey(name, options)));
 keysOptions(keys.command('list'))
   .description('name, scope, limits, created, expires, state, last use and usage totals of each key')
