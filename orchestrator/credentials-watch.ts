@@ -15,6 +15,7 @@ export class CredentialsWatch {
     private readonly stateDir: string,
     private readonly tokens: TokenStore,
     private readonly keys: KeyStore,
+    private readonly onError: (message: string) => void,
   ) {
     this.arm();
   }
@@ -34,14 +35,18 @@ export class CredentialsWatch {
   private arm(): void {
     const tokenFile = TokenStore.path(this.stateDir);
     const keysFile = this.keys.file;
-    mkdirSync(dirname(keysFile), { recursive: true, mode: 0o700 });
     for (const folder of new Set([dirname(tokenFile), dirname(keysFile)])) {
-      this.watchers.push(
-        watch(folder, (_event, name) => {
-          if (folder === dirname(tokenFile) && name === basename(tokenFile)) void this.tokens.reload(this.stateDir);
-          if (folder === dirname(keysFile) && name === basename(keysFile)) void this.keys.reload();
-        }),
-      );
+      try {
+        mkdirSync(folder, { recursive: true, mode: 0o700 });
+        this.watchers.push(
+          watch(folder, (_event, name) => {
+            if (folder === dirname(tokenFile) && name === basename(tokenFile)) void this.tokens.reload(this.stateDir);
+            if (folder === dirname(keysFile) && name === basename(keysFile)) void this.keys.reload();
+          }),
+        );
+      } catch (error) {
+        this.onError(`cannot watch ${folder} (${(error as Error).message}): changes of ${folder === dirname(keysFile) ? 'the API keys' : 'the token'} there reach this gateway only after a restart; make the folder readable (and creatable) by this user`);
+      }
     }
   }
 }

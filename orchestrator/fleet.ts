@@ -223,7 +223,7 @@ export class Fleet {
         if (name === basename(file)) this.scheduleReload();
       }),
     );
-    this.credentials = new CredentialsWatch(this.options.stateDir, this.tokens, this.keys);
+    this.credentials = new CredentialsWatch(this.options.stateDir, this.tokens, this.keys, (message) => log.error(message));
   }
 
   private scheduleReload(): void {

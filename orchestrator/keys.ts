@@ -112,19 +112,23 @@ export class KeyStore implements KeyVerifier {
   async useFile(file: string): Promise<boolean> {
     if (file === this.path) return false;
     this.path = file;
-    this.keys = [];
-    await this.reload();
+    await this.reload(false);
     return true;
   }
 
-  /** Re-reads the file; an unreadable file keeps the keys loaded before (and says why). */
-  async reload(): Promise<void> {
+  /**
+   * Re-reads the file. An unreadable one keeps the keys loaded before from it (and says why); after a
+   * switch to another file (`keepOnError` false) none: the keys of the file it replaces never apply to the new one.
+   */
+  async reload(keepOnError = true): Promise<void> {
     const file = this.path;
     let stored: StoredKey[];
     try {
       stored = await readKeys(file);
     } catch (error) {
-      this.onError(`${file} could not be read (${(error as Error).message}); the keys loaded before stay in force`);
+      if (file !== this.path) return;
+      if (!keepOnError) this.keys = [];
+      this.onError(`${file} could not be read (${(error as Error).message}); ${keepOnError ? 'the keys loaded before stay in force' : 'no API key is accepted until it can be'}`);
       return;
     }
     if (file !== this.path) return; // switched to another file meanwhile

@@ -73,7 +73,7 @@ class GatewayReplica implements Stoppable {
     });
     const replica = new GatewayReplica(followed, tokens, gateway, host, port);
     followed.start();
-    const credentials = new CredentialsWatch(stateDir, tokens, keys);
+    const credentials = new CredentialsWatch(stateDir, tokens, keys, (message) => log.error(message));
     replica.credentials = credentials;
     followed.onSettings = async (settings) => {
       if (await credentials.useKeysFile(keysFileOf(settings, stateDir))) log.info(`API keys are now those of ${keys.file} (gateway.keys_file of the fleet's models.yaml)`);

@@ -3,7 +3,7 @@
 // the usage totals of `keys list`; and keys kept in the file gateway.keys_file names, followed across an edit.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli as cli, runUp, type RunningUp } from '../helpers/up.ts';
@@ -337,6 +337,13 @@ describe('keys kept in gateway.keys_file', () => {
     await service.waitForOutput(/API keys are now those of .*other\/keys\.json/);
     await answers(200, moved);
     assert.equal((await generate(kept)).status, 401, "the previous file's keys no longer apply");
+
+    // A switch to a file that cannot be read: none of the previous file's keys stay in force.
+    await mkdir(join(dir, 'bad'));
+    await writeFile(join(dir, 'bad', 'keys.json'), '{ not json');
+    await writeFile(config, withKeysFile('bad/keys.json'));
+    await service.waitForOutput(/bad\/keys\.json could not be read \(.*\); no API key is accepted until it can be/);
+    await answers(401, moved);
   });
 
   test('keys refuses a models.yaml whose keys_file it cannot read, and an --config that is not there, writing nothing', async () => {
