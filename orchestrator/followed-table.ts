@@ -5,7 +5,7 @@ import { basename, dirname } from 'node:path';
 import type { DeploymentFailure, DeploymentStateName, GatewaySettings, GpuInfo, ServedDeployment, ServedSpec, StateChange, Upstream } from '../gateway/types.ts';
 import { DeploymentTable } from './deployment/table.ts';
 import type { Logger } from './log.ts';
-import { SERVED_VIEW_VERSION, servedViewPath, type ServedDeploymentView, type ServedView } from './served-view.ts';
+import { parseServedView, servedViewPath, type ServedDeploymentView, type ServedView } from './served-view.ts';
 
 // A gateway replica's deployments: `up`'s, as it publishes them in <stateDir>/served.json
 // (orchestrator/served-view.ts), followed without being owned. Nothing here starts, stops or adopts
@@ -112,7 +112,7 @@ export class FollowedTable {
     } catch {
       throw new NoFleetToFollow(`no fleet in ${stateDir}: no \`npm run up\` has published its deployments there (${basename(file)} is missing); ${runUp}`);
     }
-    const view = parseView(text, file);
+    const view = parseServedView(text, file);
     if (typeof view === 'string') throw new NoFleetToFollow(`${view}; ${runUp}`);
     const followed = new FollowedTable(file, view, log);
     followed.apply(view, text);
@@ -164,7 +164,7 @@ export class FollowedTable {
       return this.cannotRead(`${this.file} could not be read (${(error as Error).message})`);
     }
     if (text === this.lastText) return;
-    const view = parseView(text, this.file);
+    const view = parseServedView(text, this.file);
     if (typeof view === 'string') return this.cannotRead(view);
     this.unreadable = false;
     if (view.pid !== this.view.pid) {
@@ -205,19 +205,6 @@ export class FollowedTable {
     }
     this.upGone = !alive;
   }
-}
-
-function parseView(text: string, file: string): ServedView | string {
-  let view: ServedView;
-  try {
-    view = JSON.parse(text) as ServedView;
-  } catch {
-    return `${file} is not valid JSON (damaged? \`up\` rewrites it whole on its next change)`;
-  }
-  if (view.version !== SERVED_VIEW_VERSION || !Array.isArray(view.deployments) || !view.settings) {
-    return `${file} was written by another version of this project (view version ${view.version}, this gateway reads ${SERVED_VIEW_VERSION}); run the same version for up and its replicas`;
-  }
-  return view;
 }
 
 function isAlive(pid: number): boolean {

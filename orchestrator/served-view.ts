@@ -44,6 +44,20 @@ export function servedViewPath(stateDir: string): string {
   return join(stateDir, 'served.json');
 }
 
+/** served.json's text as a view, or why it cannot be one. */
+export function parseServedView(text: string, file: string): ServedView | string {
+  let view: ServedView;
+  try {
+    view = JSON.parse(text) as ServedView;
+  } catch {
+    return `${file} is not valid JSON (damaged? \`up\` rewrites it whole on its next change)`;
+  }
+  if (view.version !== SERVED_VIEW_VERSION || !Array.isArray(view.deployments) || !view.settings) {
+    return `${file} was written by another version of this project (view version ${view.version}, this gateway reads ${SERVED_VIEW_VERSION}); run the same version for up and its replicas`;
+  }
+  return view;
+}
+
 /** Changes that come close together are written once, this long after the first. */
 const DEBOUNCE_MS = 100;
 /** How often the view is compared with the table for changes no event announces. */

@@ -1,16 +1,17 @@
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { KeyLimits } from '../../gateway/types.ts';
 import { resolveConfigPath } from '../config/expand.ts';
 import { readAllUsage } from '../key-usage.ts';
-import { KEY_NAME, keysPath, newKey, readKeys, writeKeys, type StoredKey } from '../keys.ts';
+import { KEY_NAME, keysFileOf, keysPath, newKey, readKeys, writeKeys, type StoredKey } from '../keys.ts';
+import { parseServedView, servedViewPath } from '../served-view.ts';
 import { peekGatewayText } from './config-peek.ts';
 import { DEFAULT_CONFIG, shellWord, stateDirOf } from './options.ts';
 import { formatDuration, renderTable } from './table.ts';
 
-// `npm run keys -- add|list|revoke|rotate`: named API keys in the keys file `up` uses:
-// gateway.keys_file of --config (default ./models.yaml) when it sets one, else <state dir>/keys.json.
-// A running gateway picks every change up within a second (it watches the file); nothing is restarted.
+// `npm run keys -- add|set|list|revoke|rotate`: named API keys in the keys file `up` uses:
+// gateway.keys_file of its models.yaml when it sets one, else <state dir>/keys.json. A running gateway
+// picks every change up within a second (it watches the file); nothing is restarted.
 
 /** Which fleet's keys: its state dir (usage totals) and models.yaml (gateway.keys_file). */
 export interface KeysOptions {
@@ -51,18 +52,33 @@ interface KeysTarget {
   flags: string;
 }
 
-/** Resolved as `up` resolves it: gateway.keys_file of the models.yaml (relative to its folder), else <state dir>/keys.json. */
+/**
+ * The keys file, as `up` resolves it: gateway.keys_file of --config (relative to its folder), else
+ * <state dir>/keys.json. Without --config, the file the state dir's `up` published that it uses
+ * (served.json), else gateway.keys_file of ./models.yaml: `keys` acts where the fleet reads.
+ */
 async function keysTarget(options: KeysOptions): Promise<KeysTarget> {
   const stateDir = stateDirOf(options.stateDir);
+  const flags = [options.stateDir !== undefined && `--state-dir ${shellWord(stateDir)}`, options.config !== undefined && `--config ${shellWord(options.config)}`].filter(Boolean).join(' ');
+  const published = await publishedKeysFile(stateDir);
+  if (options.config === undefined && published) return { file: published, stateDir, flags };
   const config = options.config ?? DEFAULT_CONFIG;
   if (options.config !== undefined && !(await access(config).then(() => true, () => false))) {
     throw new Error(`--config ${config}: no such file; name the models.yaml the fleet's \`up\` runs (its gateway.keys_file says where the keys are)`);
   }
-  const flags = [options.stateDir !== undefined && `--state-dir ${shellWord(stateDir)}`, options.config !== undefined && `--config ${shellWord(config)}`].filter(Boolean).join(' ');
   const peeked = await peekGatewayText(config, 'keys_file');
   if (peeked && 'problem' in peeked) throw new Error(`${peeked.problem}, so where the keys are kept is unknown; fix it (\`npm run validate -- --config ${shellWord(config)}\` says how) and run this again`);
   const file = peeked ? resolveConfigPath(peeked.value, dirname(config)) : keysPath(stateDir);
+  if (published && published !== file) console.error(`note: the fleet's up in ${stateDir} reads its API keys from ${published}; this acts on ${file} (gateway.keys_file of ${config}), which it reads only once its models.yaml names it`);
   return { file, stateDir, flags };
+}
+
+/** The keys file of the `up` that last published served.json in the state dir, if one did. */
+async function publishedKeysFile(stateDir: string): Promise<string | undefined> {
+  const file = servedViewPath(stateDir);
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  const view = text === undefined ? undefined : parseServedView(text, file);
+  return view && typeof view === 'object' ? keysFileOf(view.settings, stateDir) : undefined;
 }
 
 const keysCommand = (target: KeysTarget) => `npm run keys -- list${target.flags ? ` ${target.flags}` : ''}`;

@@ -319,6 +319,8 @@ describe('keys kept in gateway.keys_file', () => {
     await assert.rejects(stat(join(service.stateDir, 'keys.json')), /ENOENT/, 'nothing is written to the state dir');
     assert.ok((await answers(200, key)) < 1000, 'accepted within a second');
     assert.match((await keys('list')).stdout, /^team-a /m);
+    const withoutConfig = await cli(['keys', 'list', '--state-dir', service.stateDir]);
+    assert.match(withoutConfig.stdout, /^team-a /m, 'without --config, keys acts on the file the running up published that it reads');
 
     assert.equal((await keys('revoke', 'team-a')).code, 0);
     assert.ok((await answers(401, key)) < 1000, 'refused within a second');
