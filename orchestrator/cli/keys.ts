@@ -53,9 +53,9 @@ interface KeysTarget {
 }
 
 /**
- * The keys file, as `up` resolves it: gateway.keys_file of --config (relative to its folder), else
- * <state dir>/keys.json. Without --config, the file the state dir's `up` published that it uses
- * (served.json), else gateway.keys_file of ./models.yaml: `keys` acts where the fleet reads.
+ * The keys file, where the fleet reads: with --config, its gateway.keys_file (relative to its folder);
+ * without, the file the state dir's `up` published that it reads (served.json), else the keys_file of
+ * ./models.yaml; and <state dir>/keys.json where none is named.
  */
 async function keysTarget(options: KeysOptions): Promise<KeysTarget> {
   const stateDir = stateDirOf(options.stateDir);
