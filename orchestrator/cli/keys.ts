@@ -234,7 +234,7 @@ export function listKeys(options: KeysOptions): Promise<number> {
     ];
     console.log(renderTable(['NAME', 'MODELS', 'LIMITS', 'CREATED', 'EXPIRES', 'STATE', 'LAST USED', 'REQUESTS', 'PROMPT TOKENS', 'GENERATED TOKENS'], rows));
     if (!keys.length) console.error(`no API keys in ${target.file} yet; \`npm run keys -- add NAME${target.flags ? ` ${target.flags}` : ''}\` makes one`);
-    console.error('usage totals are saved by the running gateway every 10 s and when it stops');
+    console.error(`keys from ${target.file}; usage totals are saved by the running gateways every 10 s and when they stop`);
   });
 }
 

@@ -321,6 +321,7 @@ describe('keys kept in gateway.keys_file', () => {
     assert.match((await keys('list')).stdout, /^team-a /m);
     const withoutConfig = await cli(['keys', 'list', '--state-dir', service.stateDir]);
     assert.match(withoutConfig.stdout, /^team-a /m, 'without --config, keys acts on the file the running up published that it reads');
+    assert.match(withoutConfig.stderr, new RegExp(`keys from ${file.replaceAll('/', '\\/')}; usage totals are saved`));
 
     assert.equal((await keys('revoke', 'team-a')).code, 0);
     assert.ok((await answers(401, key)) < 1000, 'refused within a second');
