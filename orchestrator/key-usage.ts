@@ -1,7 +1,8 @@
 import type { EventEmitter } from 'node:events';
-import { chmod, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RequestRecord } from '../gateway/types.ts';
+import { writePrivateJson } from './private-json-file.ts';
 
 // Who used what, per key name ("operator" for VALID_TOKEN): last use, requests, prompt and generated
 // tokens. Counted from the gateway's 'request' events and added to <stateDir>/key-usage.json every
@@ -100,12 +101,7 @@ export class KeyUsageRecorder {
       const totals = await readUsage(this.stateDir, this.writer);
       for (const [name, d] of delta) addUsage((totals[name] ??= { lastUsedAt: 0, requests: 0, promptTokens: 0, generatedTokens: 0 }), d);
       try {
-        await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
-        const path = usagePath(this.stateDir, this.writer);
-        const tmp = `${path}.${process.pid}.tmp`;
-        await writeFile(tmp, JSON.stringify(totals, null, 2) + '\n', { mode: 0o600 });
-        await chmod(tmp, 0o600);
-        await rename(tmp, path);
+        await writePrivateJson(usagePath(this.stateDir, this.writer), totals);
       } catch (error) {
         this.onError(`key usage could not be saved to ${usagePath(this.stateDir, this.writer)}: ${(error as Error).message}; check the state dir's permissions and free space`);
       }

@@ -1,9 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { customAlphabet } from 'nanoid';
 import { secretDigest } from '../gateway/secret-digest.ts';
 import type { Caller, KeyLimits, KeyMatch, KeyVerifier } from '../gateway/types.ts';
+import { writePrivateJson } from './private-json-file.ts';
 
 // Named API keys besides the operator's token, in <stateDir>/keys.json or the file gateway.keys_file
 // names (mode 0600). Only the sha256 of a key is stored; the plain key is printed once by `keys
@@ -62,12 +63,8 @@ export async function readKeys(file: string): Promise<StoredKey[]> {
 
 /** Replaces the file (a temp file renamed over it, mode 0600), creating its folder (mode 0700) if need be. */
 export async function writeKeys(file: string, keys: StoredKey[]): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
   try {
-    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    await writeFile(tmp, JSON.stringify({ keys } satisfies KeysFile, null, 2) + '\n', { mode: 0o600 });
-    await chmod(tmp, 0o600);
-    await rename(tmp, file);
+    await writePrivateJson(file, { keys } satisfies KeysFile);
   } catch (error) {
     const { code, message } = error as NodeJS.ErrnoException;
     const why = code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'run `npm run keys` as a user who may write it and its folder' : 'check the path (gateway.keys_file in models.yaml, or --state-dir)';

@@ -1,6 +1,6 @@
-import { chmod, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DeploymentDirectory, DeploymentFailure, DeploymentStateName, GatewaySettings, GpuInfo, ServedSpec, Upstream } from '../gateway/types.ts';
+import { writePrivateJson } from './private-json-file.ts';
 
 // What `up` serves, published for gateway replicas (`npm run gateway`): the gateway settings and every
 // deployment as the gateway sees it, in <stateDir>/served.json. `up` owns the deployments and is the
@@ -111,12 +111,7 @@ export class ServedViewPublisher {
     if (text === this.written) return;
     this.written = text;
     // One write after another (temp file, rename), so a replica never reads half a file and the last view wins.
-    this.writing = this.writing.then(async () => {
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify(view, null, 2) + '\n', { mode: 0o600 });
-      await chmod(tmp, 0o600);
-      await rename(tmp, this.file);
-    }).catch((error: Error) => {
+    this.writing = this.writing.then(() => writePrivateJson(this.file, view)).catch((error: Error) => {
       this.written = ''; // the next look writes it again
       this.onError(`${this.file} could not be written (${error.message}); gateway replicas keep serving the view before; check the state dir's permissions and free space`);
     });

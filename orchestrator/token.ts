@@ -1,8 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { nanoid } from 'nanoid';
 import { secretDigest } from '../gateway/secret-digest.ts';
+import { writePrivateJson } from './private-json-file.ts';
 import { StartRefused } from './ownership.ts';
 
 // The gateway's bearer token. nanoid(32) carries 190 bits. Stored in <stateDir>/token.json, mode 0600,
@@ -170,11 +171,6 @@ async function readTokenFile(stateDir: string): Promise<TokenFile | undefined> {
   }
 }
 
-async function writeTokenFile(stateDir: string, file: TokenFile): Promise<void> {
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const path = TokenStore.path(stateDir);
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, path);
+function writeTokenFile(stateDir: string, file: TokenFile): Promise<void> {
+  return writePrivateJson(TokenStore.path(stateDir), file);
 }

@@ -140,15 +140,17 @@ export function addKey(name: string, options: AddOptions): Promise<number> {
   });
 }
 
-/** What `keys set --unset` may take away, and where it is kept. */
-const UNSETTABLE = {
-  models: (k: StoredKey) => delete k.models,
-  rps: (k: StoredKey) => (delete k.limits.requestsPerSecond, delete k.limits.burst),
-  burst: (k: StoredKey) => delete k.limits.burst,
-  tpm: (k: StoredKey) => delete k.limits.tokensPerMinute,
-  'max-concurrent': (k: StoredKey) => delete k.limits.maxConcurrent,
-  expires: (k: StoredKey) => delete k.expiresAt,
-} as const;
+/** A key's settings as `keys set` names them: the option that gives each a value, and how --unset takes it away. */
+const KEY_SETTINGS = {
+  models: { option: 'models', unset: (k: StoredKey) => delete k.models },
+  rps: { option: 'rps', unset: (k: StoredKey) => (delete k.limits.requestsPerSecond, delete k.limits.burst) },
+  burst: { option: 'burst', unset: (k: StoredKey) => delete k.limits.burst },
+  tpm: { option: 'tpm', unset: (k: StoredKey) => delete k.limits.tokensPerMinute },
+  'max-concurrent': { option: 'maxConcurrent', unset: (k: StoredKey) => delete k.limits.maxConcurrent },
+  expires: { option: 'expires', unset: (k: StoredKey) => delete k.expiresAt },
+} as const satisfies Record<string, { option: keyof AddOptions; unset: (k: StoredKey) => unknown }>;
+type KeySetting = keyof typeof KEY_SETTINGS;
+const isKeySetting = (name: string): name is KeySetting => name in KEY_SETTINGS;
 
 export interface SetOptions extends AddOptions {
   /** Comma-separated: models, rps, burst, tpm, max-concurrent, expires. */
@@ -158,13 +160,14 @@ export interface SetOptions extends AddOptions {
 /** Changes a key's scope, limits or expiry in place: the key's value (what its tenant holds) stays. */
 export function setKey(name: string, options: SetOptions): Promise<number> {
   return run(async () => {
-    const unset = options.unset?.split(',').map((u) => u.trim()).filter(Boolean) ?? [];
-    const unknown = unset.filter((u) => !(u in UNSETTABLE));
-    if (unknown.length) throw new Error(`--unset ${unknown.join(',')}: not a setting of a key; choose from ${Object.keys(UNSETTABLE).join(', ')}`);
-    const flag = { models: 'models', rps: 'rps', burst: 'burst', tpm: 'tpm', 'max-concurrent': 'maxConcurrent', expires: 'expires' } as const;
-    const both = unset.filter((u) => options[flag[u as keyof typeof flag]] !== undefined);
+    const named = options.unset?.split(',').map((u) => u.trim()).filter(Boolean) ?? [];
+    const unknown = named.filter((u) => !isKeySetting(u));
+    if (unknown.length) throw new Error(`--unset ${unknown.join(',')}: not a setting of a key; choose from ${Object.keys(KEY_SETTINGS).join(', ')}`);
+    const unset = named as KeySetting[];
+    const given = (Object.keys(KEY_SETTINGS) as KeySetting[]).filter((s) => options[KEY_SETTINGS[s].option] !== undefined);
+    const both = unset.filter((u) => given.includes(u));
     if (both.length) throw new Error(`--unset ${both.join(',')} and --${both[0]} together: give the setting a value or unset it, not both`);
-    if (!unset.length && [options.models, options.rps, options.burst, options.tpm, options.maxConcurrent, options.expires].every((v) => v === undefined)) {
+    if (!unset.length && !given.length) {
       throw new Error('nothing to change: give --models, --rps, --burst, --tpm, --max-concurrent or --expires a new value, or --unset some of them');
     }
     const target = await keysTarget(options);
@@ -172,7 +175,7 @@ export function setKey(name: string, options: SetOptions): Promise<number> {
     const key = findKey(keys, name, target);
     if (key.revokedAt !== undefined) throw new Error(`key "${name}" is revoked; add a new one instead (\`npm run keys -- add NAME\`)`);
     key.limits ??= {};
-    for (const u of unset) UNSETTABLE[u as keyof typeof UNSETTABLE](key);
+    for (const u of unset) KEY_SETTINGS[u].unset(key);
     applyOptions(key, options, Date.now());
     await writeKeys(target.file, keys);
     console.error(`key "${name}" changed in ${target.file}: models ${key.models?.join(',') ?? '*'}, ${limitsText(key.limits)}, ${key.expiresAt === undefined ? 'no expiry' : `expires ${new Date(key.expiresAt).toISOString()}`}; a running gateway applies it within a second, and the key's value is unchanged`);
