@@ -11,14 +11,17 @@ import type { CleanupScope } from './cleanup.ts';
 // - node:http (node-proxy-process.ts): a textbook Node proxy (read the request, relay it with a
 //   keep-alive agent, pipe the answer back), which shows what Node's HTTP stack costs by itself;
 // - undici (undici-proxy-process.ts): the same proxy with undici as its upstream client, as the
-//   gateway's relay has it, which shows what that choice saves over node:http's client.
+//   gateway's relay has it, which shows what that choice saves over node:http's client;
+// - tcp (tcp-relay-process.ts): a byte relay over a connection opened ahead of time, no HTTP at all,
+//   which shows what a Node process in the path costs by itself.
 
-export type ReferenceProxy = 'express+hpm' | 'node:http' | 'undici';
+export type ReferenceProxy = 'express+hpm' | 'node:http' | 'undici' | 'tcp';
 
 const ENTRIES: Record<ReferenceProxy, string> = {
   'express+hpm': fileURLToPath(new URL('./hpm-process.ts', import.meta.url)),
   'node:http': fileURLToPath(new URL('./node-proxy-process.ts', import.meta.url)),
   undici: fileURLToPath(new URL('./undici-proxy-process.ts', import.meta.url)),
+  tcp: fileURLToPath(new URL('./tcp-relay-process.ts', import.meta.url)),
 };
 const STDERR_KEPT = 8000;
 

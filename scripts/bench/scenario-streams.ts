@@ -10,7 +10,8 @@ import { startNginx } from './nginx.ts';
 import { median, percentile } from './stats.ts';
 
 // Scenario 2: streams from a simulator pacing tokens at a known rate, read directly, through the
-// gateway, through nginx and through textbook Node proxies (node:http, undici) by a raw-socket client
+// gateway, through nginx, through textbook Node proxies (node:http, undici) and through a bare Node byte
+// relay (the floor for any Node proxy) by a raw-socket client
 // that timestamps every read, each on a new connection; and direct and through the gateway on one
 // kept-alive connection each, as the SDKs call. The paths take turns, one stream at a time, so all see
 // the same machine. The gateway is warmed up first on an unpaced simulator.
@@ -41,6 +42,8 @@ export interface StreamsResult {
   /** The textbook proxies (reference-proxy.ts): on node:http's client, on undici's. */
   nodeHttp: StreamStats;
   undici: StreamStats;
+  /** A Node process relaying bytes, no HTTP (tcp-relay-process.ts): what any Node proxy adds at least. */
+  tcpRelay: StreamStats;
   /** The same streams on one kept-alive connection per path. */
   directKeptAlive: StreamStats;
   gatewayKeptAlive: StreamStats;
@@ -64,7 +67,12 @@ export function benchStreams(ctx: BenchContext): Promise<StreamsResult> {
     );
     const body = JSON.stringify({ inputs: 'Tell me a story about a lighthouse.', parameters: { max_new_tokens: TOKENS_PER_STREAM } });
     const auth = { Authorization: `Bearer ${gateway.keys[BENCH_KEY.name]}` };
-    const [nginx, nodeHttp, undici] = [await startNginx(sim, ctx.workDir, scope), await startReferenceProxy('node:http', sim, scope), await startReferenceProxy('undici', sim, scope)];
+    const [nginx, nodeHttp, undici, tcpRelay] = [
+      await startNginx(sim, ctx.workDir, scope),
+      await startReferenceProxy('node:http', sim, scope),
+      await startReferenceProxy('undici', sim, scope),
+      await startReferenceProxy('tcp', sim, scope),
+    ];
     const keptAlive = { direct: new KeptAliveConnection(sim), gateway: new KeptAliveConnection(gateway) };
     scope.add('kept-alive connections', () => Object.values(keptAlive).forEach((c) => c.close()));
     const paths: Record<Path, () => Promise<StreamTrace>> = {
@@ -73,6 +81,7 @@ export function benchStreams(ctx: BenchContext): Promise<StreamsResult> {
       nginx: () => stream(nginx, '/generate_stream', body, auth),
       nodeHttp: () => stream(nodeHttp, '/generate_stream', body, auth),
       undici: () => stream(undici, '/generate_stream', body, auth),
+      tcpRelay: () => stream(tcpRelay, '/generate_stream', body, auth),
       directKeptAlive: () => checked(sim, '/generate_stream', keptAlive.direct.stream('/generate_stream', body, auth)),
       gatewayKeptAlive: () => checked(gateway, '/bench-stream/gpu0/generate_stream', keptAlive.gateway.stream('/bench-stream/gpu0/generate_stream', body, auth)),
     };
