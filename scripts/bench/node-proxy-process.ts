@@ -1,15 +1,12 @@
 import { Agent, createServer, request } from 'node:http';
+import { proxyProcessEnv } from './proxy-process-env.ts';
 
 // Child process (forked by reference-proxy.ts): a textbook Node reverse proxy — read the request body,
 // send it upstream over a keep-alive agent (Nagle off, as the gateway's), pipe the answer back — and
 // nothing else: no auth, no routing, no limits, no metrics. It shows what Node's HTTP server and client
 // cost before any of the gateway's own work.
 
-const target = process.env.BENCH_PROXY_TARGET;
-const port = Number(process.env.BENCH_PROXY_PORT);
-if (!target || !Number.isInteger(port)) {
-  throw new Error('node-proxy-process.ts is started by scripts/bench/reference-proxy.ts, which passes BENCH_PROXY_TARGET and BENCH_PROXY_PORT');
-}
+const { target, port } = proxyProcessEnv('node-proxy-process.ts');
 const upstream = new URL(target);
 const agent = new Agent({ keepAlive: true, maxSockets: 256, noDelay: true } as ConstructorParameters<typeof Agent>[0]);
 

@@ -4,6 +4,7 @@ import type { Upstream } from '../../gateway/types.ts';
 import { waitUntilHealthy } from '../../orchestrator/health/ready.ts';
 import { freePort } from '../../orchestrator/net.ts';
 import type { CleanupScope } from './cleanup.ts';
+import { PORT_VARIABLE, TARGET_VARIABLE } from './proxy-process-env.ts';
 
 // The reference proxies in front of the upstream, each in its own process like the gateway:
 // - express+hpm (hpm-process.ts): the textbook Express + http-proxy-middleware proxy, which shows what
@@ -31,7 +32,7 @@ export async function startReferenceProxy(kind: ReferenceProxy, upstream: Upstre
   // The IPC channel is there so that the child exits when the bench dies without cleaning up.
   const child = fork(ENTRIES[kind], [], {
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, BENCH_PROXY_TARGET: upstream.url, BENCH_PROXY_PORT: String(port) },
+    env: { ...process.env, [TARGET_VARIABLE]: upstream.url, [PORT_VARIABLE]: String(port) },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   scope.child(`${kind} process`, child);

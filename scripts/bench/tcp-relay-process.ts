@@ -1,15 +1,12 @@
 import { connect, createServer, type Socket } from 'node:net';
+import { proxyProcessEnv } from './proxy-process-env.ts';
 
 // Child process (forked by reference-proxy.ts): the least a Node proxy can do — relay bytes between
 // the client's connection and one to the upstream, opened ahead of time (as the gateway's pool has
 // one open), without parsing HTTP at all. What it adds is what one Node process in the path costs on
 // this machine before any HTTP: the floor under every Node gateway's added time to first token.
 
-const target = process.env.BENCH_PROXY_TARGET;
-const port = Number(process.env.BENCH_PROXY_PORT);
-if (!target || !Number.isInteger(port)) {
-  throw new Error('tcp-relay-process.ts is started by scripts/bench/reference-proxy.ts, which passes BENCH_PROXY_TARGET and BENCH_PROXY_PORT');
-}
+const { target, port } = proxyProcessEnv('tcp-relay-process.ts');
 const upstream = new URL(target);
 
 function openUpstream(): Socket {

@@ -1,16 +1,13 @@
 import { createServer } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
+import { proxyProcessEnv } from './proxy-process-env.ts';
 
 // Child process (forked by reference-proxy.ts): the textbook Node proxy of node-proxy-process.ts with
 // undici (the client behind Node's fetch, the gateway's upstream client) in place of node:http's
 // ClientRequest — read the request body, dispatch it over undici's keep-alive pool, write the answer
 // back as it comes — and nothing else. Beside node:http it shows what the choice of client costs.
 
-const target = process.env.BENCH_PROXY_TARGET;
-const port = Number(process.env.BENCH_PROXY_PORT);
-if (!target || !Number.isInteger(port)) {
-  throw new Error('undici-proxy-process.ts is started by scripts/bench/reference-proxy.ts, which passes BENCH_PROXY_TARGET and BENCH_PROXY_PORT');
-}
+const { target, port } = proxyProcessEnv('undici-proxy-process.ts');
 const agent = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'host', 'content-length']);
 
