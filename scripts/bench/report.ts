@@ -7,7 +7,7 @@ import { TARGET_STREAMS } from './scenario-memory.ts';
 import type { StartupResult } from './scenario-startup.ts';
 import { CONTAINERS } from './scenario-startup.ts';
 import type { StreamStats, StreamsResult } from './scenario-streams.ts';
-import { TOKENS_PER_SECOND } from './scenario-streams.ts';
+import { IDLE_BEFORE_STREAM_MS, TOKENS_PER_SECOND } from './scenario-streams.ts';
 import type { ThroughputResult } from './scenario-throughput.ts';
 import { CONCURRENCY, TARGETS } from './scenario-throughput.ts';
 
@@ -158,7 +158,7 @@ function streamsSection(s: StreamsResult): string[] {
   return [
     `### Streams: /generate_stream at ${TOKENS_PER_SECOND} tokens/s (an event every ${(1000 / TOKENS_PER_SECOND).toFixed(0)} ms)`,
     '',
-    'Raw-socket client, one stream at a time, direct, gateway, nginx (no buffering), the textbook node:http and undici proxies and a bare Node byte relay (no HTTP parsing, its upstream connection opened ahead of time) in turn, a new connection per stream, then direct and gateway again on one kept-alive connection each, after warming the gateway up with unpaced streams. "Gap" is the time between consecutive events.',
+    `Raw-socket client, one stream at a time, direct, gateway, nginx (no buffering), the textbook node:http and undici proxies and a bare Node byte relay (no HTTP parsing, its upstream connection opened ahead of time) in turn, each stream after ${IDLE_BEFORE_STREAM_MS} ms idle (so that no path starts sooner for the one that ran before it), a new connection per stream, then direct and gateway again on one kept-alive connection each, after warming the gateway up with unpaced streams. "Gap" is the time between consecutive events.`,
     '',
     '| Path | Streams | TTFT p50 | TTFT p99 | Gap p50 | Gap p99 | Reads with > 1 event |',
     '|---|---|---|---|---|---|---|',
