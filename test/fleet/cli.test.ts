@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/sim.ts';
-import { runCli as cli, runUp, type RunningUp } from '../helpers/up.ts';
+import { runCli as cli, runUp, stopAndRemove, upOnConfig, type RunningUp } from '../helpers/up.ts';
 
 const yaml = (models: string) => `
 gateway:
@@ -58,17 +58,9 @@ describe('up with simulators', () => {
   let service: RunningUp;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'fleet-cli-'));
-    config = join(dir, 'models.yaml');
-    await writeFile(config, yaml(ONE));
-    service = await runUp({ config });
-    await service.waitHealthy();
+    ({ dir, config, service } = await upOnConfig('fleet-cli-', yaml(ONE)));
   });
-
-  after(async () => {
-    await service?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => stopAndRemove(service, dir));
 
   test('an edit adds a deployment without touching the running one; an invalid edit changes nothing', async () => {
     const pidOf = async (route: string) => (await (await service.fetch(`/${route}/info`)).json()).simulator.pid;

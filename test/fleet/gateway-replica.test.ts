@@ -4,13 +4,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { access, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readUsage } from '../../orchestrator/key-usage.ts';
 import { freePort } from '../../orchestrator/net.ts';
 import { redisSkipReason, startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
 import { ROOT } from '../helpers/sim.ts';
-import { runCli as cli, runUp, testLockDir, type RunningUp } from '../helpers/up.ts';
+import { runCli as cli, runUp, testLockDir, stopAndRemove, upOnConfig, type RunningUp } from '../helpers/up.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const yaml = (port: number, models: string, gateway = '') => `
@@ -87,18 +87,13 @@ describe('gateway replica', () => {
   let key: string;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'fleet-replica-'));
-    config = join(dir, 'models.yaml');
     fleetPort = await freePort();
-    await writeFile(config, yaml(fleetPort, ONE + SLOW));
-    service = await runUp({ config, port: fleetPort });
-    await service.waitHealthy();
+    ({ dir, config, service } = await upOnConfig('fleet-replica-', yaml(fleetPort, ONE + SLOW), { port: fleetPort }));
   });
 
   after(async () => {
     await replica?.stop('SIGKILL');
-    await service?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await stopAndRemove(service, dir);
   });
 
   test('without a fleet in its state dir it exits 1 saying to run up first, and makes no token', async () => {
@@ -213,11 +208,15 @@ describe('gateway replica', () => {
     const answer = await stream;
     assert.equal(answer.status, 200, 'the in-flight request finished');
     assert.equal(await replica.exited, 0);
+    const replicaUrl = replica.url;
     replica = undefined;
-    assert.ok((await readdir(service.stateDir)).some((f) => /^key-usage\.gateway-\d+\.json$/.test(f)), "the replica's usage has a file of its own");
+    const own = await readUsage(service.stateDir, `gateway-${new URL(replicaUrl).port}`);
+    assert.equal(own['team-a']?.requests, 3, "the replica's usage has a file of its own, written as it exits");
     const listed = await cli(['keys', 'list', '--state-dir', service.stateDir]);
     assert.equal(listed.code, 0, listed.stderr);
-    assert.match(listed.stdout, /^team-a .* 3 +\d+ +\d+ *$/m, `\`keys list\` counts team-a's 3 requests on the replica:\n${listed.stdout}`);
+    // Counted with them: team-a's earlier requests on up's gateway, once its 10-second flush has run.
+    const listedRequests = Number(/^team-a .* (\d+) +\d+ +\d+ *$/m.exec(listed.stdout)?.[1]);
+    assert.ok(listedRequests >= 3, `\`keys list\` counts team-a's 3 requests on the replica:\n${listed.stdout}`);
   });
 
   test('a second SIGTERM a second later cuts the drain and exits 143; up and its servers are untouched', async () => {
@@ -267,21 +266,16 @@ describe('a replica and up sharing limits through gateway.redis_url', { skip: re
 
   before(async () => {
     redis = await startRedisServer();
-    dir = await mkdtemp(join(tmpdir(), 'fleet-replica-redis-'));
-    const config = join(dir, 'models.yaml');
     const port = await freePort();
-    await writeFile(config, yaml(port, ONE, `  redis_url: ${redis.url}\n`));
-    service = await runUp({ config, port });
-    await service.waitHealthy();
+    ({ dir, service } = await upOnConfig('fleet-replica-redis-', yaml(port, ONE, `  redis_url: ${redis.url}\n`), { port }));
     replica = await runReplica(service.stateDir, ['--port', String(await freePort())]);
     await replica.waitForOutput(/listening on/);
   });
 
   after(async () => {
     await replica?.stop();
-    await service?.stop();
+    await stopAndRemove(service, dir);
     await redis?.cleanup();
-    await rm(dir, { recursive: true, force: true });
   });
 
   test("a key's --rps/--burst is one budget across both gateways, requests alternated between them", async () => {

@@ -3,10 +3,9 @@
 // the usage totals of `keys list`; and keys kept in the file gateway.keys_file names, followed across an edit.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli as cli, runUp, type RunningUp } from '../helpers/up.ts';
+import { runCli as cli, stopAndRemove, upOnConfig, type RunningUp } from '../helpers/up.ts';
 
 const CONFIG = `
 gateway:
@@ -71,17 +70,9 @@ describe('keys', () => {
   const live = (key: string) => until(200, () => as(key, '/v1/models'));
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'fleet-keys-'));
-    const config = join(dir, 'models.yaml');
-    await writeFile(config, CONFIG);
-    service = await runUp({ config });
-    await service.waitHealthy();
+    ({ dir, service } = await upOnConfig('fleet-keys-', CONFIG));
   });
-
-  after(async () => {
-    await service?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => stopAndRemove(service, dir));
 
   test('add prints API_KEY once, stores only its hash (0600), and the key works in the running gateway', async () => {
     const result = await add('team-a', '--models', 'one,sl*');
@@ -297,17 +288,9 @@ describe('keys kept in gateway.keys_file', () => {
   };
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'fleet-keys-file-'));
-    config = join(dir, 'models.yaml');
-    await writeFile(config, withKeysFile('secrets/keys.json'));
-    service = await runUp({ config });
-    await service.waitHealthy();
+    ({ dir, config, service } = await upOnConfig('fleet-keys-file-', withKeysFile('secrets/keys.json')));
   });
-
-  after(async () => {
-    await service?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => stopAndRemove(service, dir));
 
   test('keys add --config writes the file models.yaml names (0600, hashes only); the running gateway follows it', async () => {
     const result = await keys('add', 'team-a');

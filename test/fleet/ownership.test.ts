@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, runUp, uniqueFleet, type RunningUp } from '../helpers/up.ts';
+import { runCli, runUp, uniqueFleet, stopAndRemove, upOnConfig, type RunningUp } from '../helpers/up.ts';
 
 const CONFIG = `
 gateway:
@@ -41,18 +41,10 @@ describe('a running fleet and its state dir have one owner', () => {
   let firstPid: number;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'fleet-owner-'));
-    config = join(dir, 'models.yaml');
-    await writeFile(config, CONFIG);
-    first = await runUp({ config });
-    await first.waitHealthy();
+    ({ dir, config, service: first } = await upOnConfig('fleet-owner-', CONFIG));
     firstPid = await simulatorPid(first);
   });
-
-  after(async () => {
-    await first?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => stopAndRemove(first, dir));
 
   test('a second up of the fleet (other state dir, other port) refuses, naming the running one', async () => {
     const second = await runUp({ config, fleet: first.fleet });

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -131,4 +131,28 @@ export async function runUp(options: UpOptions): Promise<RunningUp> {
     },
   };
   return running;
+}
+
+export interface UpOnConfig {
+  /** The temp folder that holds models.yaml. */
+  dir: string;
+  /** Its models.yaml. */
+  config: string;
+  service: RunningUp;
+}
+
+/** Most fleet tests' set-up: `yaml` written as models.yaml in a fresh temp folder (`prefix`…), and `up` on it, healthy. */
+export async function upOnConfig(prefix: string, yaml: string, options: Omit<UpOptions, 'config'> = {}): Promise<UpOnConfig> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const config = join(dir, 'models.yaml');
+  await writeFile(config, yaml);
+  const service = await runUp({ ...options, config });
+  await service.waitHealthy();
+  return { dir, config, service };
+}
+
+/** Their tear-down: stops `service` (if it started) and removes the folders. */
+export async function stopAndRemove(service: RunningUp | undefined, ...dirs: (string | undefined)[]): Promise<void> {
+  await service?.stop();
+  for (const dir of dirs) if (dir) await rm(dir, { recursive: true, force: true });
 }
