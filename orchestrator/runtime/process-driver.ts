@@ -33,6 +33,13 @@ export function localLogFile(logDir: string, key: string): string {
 /** Variables of the orchestrator's own environment that a server must never inherit. */
 const PRIVATE_ENV = ['VALID_TOKEN'];
 const KEPT_LINES = 200;
+/**
+ * Node can emit a child's 'exit' before the last of its output has been read (its docs: the stdio
+ * streams may still be open), and a launcher's last line is often the one that says why it stopped.
+ * An exit is reported once both pipes have closed, or after this long: a process the server started
+ * (a shard) may hold them open.
+ */
+const OUTPUT_DRAIN_MS = 500;
 
 interface Line {
   at: number;
@@ -49,6 +56,8 @@ interface Slot {
   child?: ChildProcess;
   startedAt?: number;
   exit?: string;
+  /** The child has exited and its last output is being read: it is reported as running until then. */
+  exitPending?: Promise<void>;
   lines: Line[];
   partial: string;
   followers: Set<(line: string) => void>;
@@ -114,14 +123,17 @@ export class ProcessDriver implements RuntimeDriver {
   async stop(id: string): Promise<void> {
     const slot = this.slots.get(id);
     const child = slot?.child;
-    if (!slot || !child || !isAlive(child)) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    // SIGTERM goes to the server alone, as `docker stop` does (TGI's launcher drains its webserver,
-    // then stops its shards); SIGKILL goes to its whole process group, so no shard outlives it.
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), this.options.stopTimeoutMs ?? 10_000);
-    await exited;
-    clearTimeout(timer);
+    if (!slot || !child) return;
+    if (isAlive(child)) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      // SIGTERM goes to the server alone, as `docker stop` does (TGI's launcher drains its webserver,
+      // then stops its shards); SIGKILL goes to its whole process group, so no shard outlives it.
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), this.options.stopTimeoutMs ?? 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await slot.exitPending; // its last lines reach the log file before remove() closes it
   }
 
   async remove(id: string): Promise<void> {
@@ -199,6 +211,7 @@ export class ProcessDriver implements RuntimeDriver {
     slot.child = child;
     slot.startedAt = Date.now();
     slot.exit = undefined;
+    slot.exitPending = undefined;
     // Stored and kept line by line, without ANSI colour codes.
     const onOutput = (chunk: Buffer) => {
       const lines = (slot.partial + chunk.toString()).split(/\r?\n/);
@@ -215,15 +228,23 @@ export class ProcessDriver implements RuntimeDriver {
     if (child.pid !== undefined) this.options.childRecords?.add(slot.id, { pid: child.pid, program: file, key: slot.spec.key });
     child.once('exit', (code, signal) => {
       this.options.childRecords?.delete(slot.id);
-      const rest = stripAnsi(slot.partial);
-      if (rest.trim()) {
-        slot.logFile.write(`${rest}\n`);
-        this.keep(slot, rest);
-      }
-      slot.partial = '';
-      slot.exit = signal ? `signal ${signal}` : `exit code ${code}`;
-      this.emit({ kind: 'instance', id: slot.id, what: 'exit', detail: slot.exit });
+      const how = signal ? `signal ${signal}` : `exit code ${code}`;
+      slot.exitPending = pipesClosed(child, OUTPUT_DRAIN_MS).then(() => this.exited(slot, child, how));
     });
+  }
+
+  /** The child's exit, reported once its output has been read (OUTPUT_DRAIN_MS). */
+  private exited(slot: Slot, child: ChildProcess, how: string): void {
+    if (slot.child !== child) return; // started again meanwhile: that run reports its own exit
+    const rest = stripAnsi(slot.partial);
+    if (rest.trim()) {
+      if (!slot.logFile.writableEnded) slot.logFile.write(`${rest}\n`);
+      this.keep(slot, rest);
+    }
+    slot.partial = '';
+    slot.exit = how;
+    slot.exitPending = undefined;
+    this.emit({ kind: 'instance', id: slot.id, what: 'exit', detail: how });
   }
 
   private keep(slot: Slot, text: string): void {
@@ -233,7 +254,7 @@ export class ProcessDriver implements RuntimeDriver {
   }
 
   private observe(slot: Slot): ObservedInstance {
-    const running = isAlive(slot.child);
+    const running = isAlive(slot.child) || slot.exitPending !== undefined;
     return {
       id: slot.id,
       key: slot.spec.key,
@@ -252,6 +273,23 @@ export class ProcessDriver implements RuntimeDriver {
   private emit(event: DriverEvent): void {
     for (const listener of this.listeners) listener(event);
   }
+}
+
+/** Resolves when the child's stdout and stderr have both closed (all their data read), or after `ms`. */
+function pipesClosed(child: ChildProcess, ms: number): Promise<void> {
+  const open = [child.stdout, child.stderr].filter((pipe) => pipe !== null && !pipe.closed);
+  if (!open.length) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    let left = open.length;
+    for (const pipe of open) {
+      pipe!.once('close', () => {
+        if (--left > 0) return;
+        clearTimeout(timer);
+        resolve();
+      });
+    }
+  });
 }
 
 function isAlive(child: ChildProcess | undefined): boolean {

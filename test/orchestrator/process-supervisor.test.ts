@@ -93,6 +93,17 @@ describe('supervised local processes', () => {
     assert.match(log, /DownloadError/);
   });
 
+  test('the line that says why, printed just after the launcher exited (by a process it started), still decides: not retried', async () => {
+    // Node may report the exit before that output is read; the driver reads the pipes to their close first.
+    const lateLine = `(sleep 0.2; printf 'error: unexpected argument \\047--bogus\\047 found\\n' >&2) & exit 2`;
+    await commands.run(spec('late-line', 'process', { command: ['bash', '-c', lateLine, 'launcher'] }));
+    const d = commands.get('late-line/gpu0');
+    assert.equal(await d.settled(), false);
+    assert.equal(d.nextRetryAt, undefined, 'no retry: it cannot heal by itself');
+    assert.match(d.lastFailure!.diagnosis ?? '', /launcher refused its arguments/);
+    assert.ok(d.lastFailure!.logTail.includes("error: unexpected argument '--bogus' found"), d.lastFailure!.logTail.join('\n'));
+  });
+
   test('a launcher that refuses its arguments is not retried: it waits for an edit, which then starts it', async () => {
     // As clap prints it, colours included: the diagnosis and the stored log see plain text.
     const refusing = `printf '\\033[1;31merror:\\033[0m invalid value \\047fp8\\047 for \\047--kv-cache-dtype <KV_CACHE_DTYPE>\\047\\n  [possible values: fp8_e4m3fn, fp8_e5m2]\\n' >&2; exit 2`;
