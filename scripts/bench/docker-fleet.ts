@@ -63,7 +63,7 @@ export async function buildSimImage(): Promise<void> {
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve)); // all output read
   if (code !== 0) throw new Error(`scripts/build-sim-image.sh exited with ${code}:\n${output.slice(-4000)}`);
 }
 

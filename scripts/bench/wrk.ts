@@ -88,7 +88,7 @@ export async function runWrk(run: LoadRun, workDir: string, scope: CleanupScope)
   child.stderr.on('data', (d) => (output += d));
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', (error) => reject(new Error(`cannot run ${WRK} (${error.message}); install it with apt-get install wrk`)));
-    child.once('exit', resolve);
+    child.once('close', resolve); // not 'exit': the summary may not have been read by then
   });
   const line = output.split('\n').find((l) => l.startsWith(SUMMARY_MARK));
   if (code !== 0 || !line) throw new Error(`wrk ${args.join(' ')} exited with ${code} without a summary:\n${output}`);

@@ -50,7 +50,7 @@ async function runReplica(stateDir: string, args: string[] = []): Promise<Replic
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code))); // all output read
   return {
     url: `http://127.0.0.1:${port}`,
     port,

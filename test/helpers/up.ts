@@ -95,7 +95,8 @@ export async function runUp(options: UpOptions): Promise<RunningUp> {
   const onData = (d: Buffer) => { out += d; for (const l of listeners) l(); };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': only then has all its output been read (Node may emit 'exit' first).
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
 
   const waitForOutput = (pattern: RegExp, timeoutMs = 30_000) =>

@@ -23,7 +23,7 @@ function runConformance(url: string): Promise<{ code: number | null; output: str
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
     child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, output }));
+    child.once('close', (code) => resolve({ code, output })); // 'close': all output read
   });
 }
 
