@@ -229,7 +229,14 @@ export class ProcessDriver implements RuntimeDriver {
     child.once('exit', (code, signal) => {
       this.options.childRecords?.delete(slot.id);
       const how = signal ? `signal ${signal}` : `exit code ${code}`;
-      slot.exitPending = pipesClosed(child, OUTPUT_DRAIN_MS).then(() => this.exited(slot, child, how));
+      // 'close' comes once both pipes have closed too (all output read); a shard holding them open is not waited for.
+      slot.exitPending = new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, OUTPUT_DRAIN_MS);
+        child.once('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }).then(() => this.exited(slot, child, how));
     });
   }
 
@@ -238,7 +245,7 @@ export class ProcessDriver implements RuntimeDriver {
     if (slot.child !== child) return; // started again meanwhile: that run reports its own exit
     const rest = stripAnsi(slot.partial);
     if (rest.trim()) {
-      if (!slot.logFile.writableEnded) slot.logFile.write(`${rest}\n`);
+      slot.logFile.write(`${rest}\n`);
       this.keep(slot, rest);
     }
     slot.partial = '';
@@ -273,23 +280,6 @@ export class ProcessDriver implements RuntimeDriver {
   private emit(event: DriverEvent): void {
     for (const listener of this.listeners) listener(event);
   }
-}
-
-/** Resolves when the child's stdout and stderr have both closed (all their data read), or after `ms`. */
-function pipesClosed(child: ChildProcess, ms: number): Promise<void> {
-  const open = [child.stdout, child.stderr].filter((pipe) => pipe !== null && !pipe.closed);
-  if (!open.length) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    let left = open.length;
-    for (const pipe of open) {
-      pipe!.once('close', () => {
-        if (--left > 0) return;
-        clearTimeout(timer);
-        resolve();
-      });
-    }
-  });
 }
 
 function isAlive(child: ChildProcess | undefined): boolean {
